@@ -1,0 +1,4 @@
+"""`python -m minutes ...` entry point."""
+from minutes.cli import main
+
+raise SystemExit(main())

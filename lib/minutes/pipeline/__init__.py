@@ -1,0 +1,1 @@
+"""The pipeline runner: numbered notebooks executed in order with papermill."""

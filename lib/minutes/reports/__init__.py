@@ -1,0 +1,1 @@
+"""Archived reports: scrubbed executed notebooks, HTML exports and the runs index page."""
