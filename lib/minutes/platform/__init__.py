@@ -1,0 +1,1 @@
+"""The shared engines every stage uses: the MLflow tracking server and Ray."""
