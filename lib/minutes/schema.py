@@ -1,0 +1,77 @@
+"""The records that flow between stages, and the file names they live in.
+
+ETL (10) writes utterances, queries, splits and chunks into <work_dir>/etl/; the index (20)
+reads chunks; training (30) reads queries + chunks through the retriever; evaluation (40) and the
+service (50) read all of them. Keeping the shapes in one module keeps the stages honest.
+"""
+from __future__ import annotations
+
+from typing import Literal, TypedDict
+
+# File names inside <work_dir>/etl/
+UTTERANCES = "utterances.jsonl"
+QUERIES = "queries.jsonl"
+SPLITS = "splits.json"
+CHUNKS = "chunks.parquet"
+MEETINGS = "meetings.jsonl"
+
+Split = Literal["train", "val", "test"]
+Domain = Literal["Product", "Academic", "Committee", "Other"]
+
+
+class Utterance(TypedDict):
+    """One speaker turn. `start`/`end` are seconds from the meeting start. For QMSum (which
+    has no timings) they are estimated from word counts at a speaking rate; `source` tells."""
+
+    meeting_id: str
+    idx: int  # turn index in the meeting, 0-based; QMSum spans refer to it
+    speaker: str
+    start: float
+    end: float
+    text: str
+    source: Literal["manual", "asr", "estimated"]
+    domain: str
+    split: str
+
+
+class Query(TypedDict):
+    query_id: str  # f"{meeting_id}/{kind}/{n}"
+    meeting_id: str
+    query: str
+    answer: str
+    kind: Literal["general", "specific"]
+    spans: list[list[int]]  # inclusive [start_idx, end_idx] turn spans; [] for general queries
+    split: str
+    domain: str
+
+
+class Chunk(TypedDict):
+    """A token window over whole utterances (columns of chunks.parquet)."""
+
+    chunk_id: str  # f"{meeting_id}#{n:04d}"
+    meeting_id: str
+    split: str
+    domain: str
+    utt_start: int  # first utterance idx (inclusive)
+    utt_end: int  # last utterance idx (inclusive)
+    speakers: list[str]
+    start: float
+    end: float
+    text: str  # "Speaker: text" lines, one per utterance
+    n_tokens: int
+
+
+class Hit(TypedDict):
+    """A retrieved chunk: the chunk's fields plus its rank and score."""
+
+    chunk_id: str
+    meeting_id: str
+    domain: str
+    utt_start: int
+    utt_end: int
+    speakers: list[str]
+    start: float
+    end: float
+    text: str
+    score: float
+    rank: int
