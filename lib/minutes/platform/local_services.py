@@ -1,0 +1,82 @@
+"""The background services of the embedded profiles, started and stopped by name.
+
+`mlflow` is the tracking server (platform.mlflow_server); `api` is the FastAPI service
+(`python -m minutes.serve`). Ansible's localhost playbooks and notebook 99 call this module's CLI:
+
+    python -m minutes.platform.local_services start|stop|status mlflow|api|all --profile ci [-p k=v]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Callable
+
+from minutes.config import Params, load_params
+from minutes.platform import mlflow_server
+from minutes.platform.processes import Service
+
+NAMES = ("mlflow", "api")
+
+
+def api_service(params: Params) -> Service:
+    url = f"http://{params.serve.host}:{params.serve.port}"
+    return Service("api", params.stage_dir("serve"), f"{url}/healthz")
+
+
+def api_argv(params: Params, overrides: list[str]) -> list[str]:
+    argv = [sys.executable, "-m", "minutes.serve", "--profile", params.profile]
+    for o in overrides:
+        argv += ["-p", o]
+    return argv
+
+
+def service(name: str, params: Params) -> Service:
+    if name == "mlflow":
+        return mlflow_server.local_service(params)
+    if name == "api":
+        return api_service(params)
+    raise ValueError(f"unknown service {name!r}; have {NAMES}")
+
+
+def start(name: str, params: Params, overrides: list[str]) -> str:
+    if name == "mlflow":
+        return mlflow_server.ensure_server(params)
+    svc = api_service(params)
+    svc.start(api_argv(params, overrides), wait_s=300)
+    return svc.health_url.rsplit("/", 1)[0]
+
+
+def stop_all(params: Params) -> dict[str, bool]:
+    """Stop every local service (API first, then MLflow); True where one was running."""
+    return {name: service(name, params).stop() for name in reversed(NAMES)}
+
+
+def status(params: Params) -> dict[str, dict[str, object]]:
+    out = {}
+    for name in NAMES:
+        svc = service(name, params)
+        out[name] = {"pid": svc.pid(), "healthy": svc.healthy(), "url": svc.health_url, "log": str(svc.log_file)}
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m minutes.platform.local_services")
+    parser.add_argument("action", choices=["start", "stop", "status"])
+    parser.add_argument("name", choices=[*NAMES, "all"])
+    parser.add_argument("--profile", default="local")
+    parser.add_argument("-p", "--param", action="append", default=[])
+    args = parser.parse_args(argv)
+    params = load_params(args.profile, args.param)
+    names = list(NAMES) if args.name == "all" else [args.name]
+    actions: dict[str, Callable[[str], object]] = {
+        "start": lambda n: start(n, params, args.param),
+        "stop": lambda n: service(n, params).stop(),
+        "status": lambda n: status(params)[n],
+    }
+    print(json.dumps({n: actions[args.action](n) for n in names}, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
