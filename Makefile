@@ -25,7 +25,8 @@ system-packages:
 	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	  else echo "missing Debian packages (install them with sudo apt-get install$$missing)"; exit 1; fi; fi
 
-$(STAMP): pyproject.toml environment.yml
+# No file prerequisites: the venv path is keyed by the dependency files' hash already.
+$(STAMP):
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	@# torch first, pinned: any other spec pulls several GB of CUDA wheels.

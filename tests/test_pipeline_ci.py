@@ -10,8 +10,17 @@ from minutes.pipeline.select import discover
 from minutes.runs import load_run
 
 
+@pytest.fixture
+def stop_services_after():
+    yield
+    from minutes.config import load_params
+    from minutes.platform.local_services import stop_all
+
+    stop_all(load_params("ci"))  # even when the run failed half-way, leave nothing running
+
+
 @pytest.mark.slow
-def test_every_notebook_runs_on_ci_profile(tmp_path: Path, capsys) -> None:
+def test_every_notebook_runs_on_ci_profile(tmp_path: Path, capsys, stop_services_after) -> None:
     notebooks = discover()
     if not notebooks:
         pytest.skip("no notebooks yet")

@@ -14,6 +14,9 @@ QUERIES = "queries.jsonl"
 SPLITS = "splits.json"
 CHUNKS = "chunks.parquet"
 MEETINGS = "meetings.jsonl"
+VALIDATION = "validation.json"  # the validation report (counts, problems, checks)
+ASR_WER = "asr_wer.json"  # WER of ASR against reference transcripts, per meeting and overall
+TRANSCRIPTS = "transcripts"  # folder: one JSON of ASR segments per recording
 
 Split = Literal["train", "val", "test"]
 Domain = Literal["Product", "Academic", "Committee", "Other"]
@@ -21,7 +24,9 @@ Domain = Literal["Product", "Academic", "Committee", "Other"]
 
 class Utterance(TypedDict):
     """One speaker turn. `start`/`end` are seconds from the meeting start. For QMSum (which
-    has no timings) they are estimated from word counts at a speaking rate; `source` tells."""
+    has no timings) they are estimated from word counts at a speaking rate: `timing` tells.
+    `text` is cleaned (see minutes.data.clean) and may be "" for a turn that held only
+    annotation tags: such turns are kept so `idx` matches QMSum's turn spans."""
 
     meeting_id: str
     idx: int  # turn index in the meeting, 0-based; QMSum spans refer to it
@@ -29,9 +34,28 @@ class Utterance(TypedDict):
     start: float
     end: float
     text: str
-    source: Literal["manual", "asr", "estimated"]
+    source: Literal["manual", "asr"]  # a human transcript, or speech-to-text output
+    timing: Literal["estimated", "real"]  # "estimated": from word counts (QMSum)
     domain: str
     split: str
+
+
+class Meeting(TypedDict, total=False):
+    """One line of meetings.jsonl: what a meeting is and where it came from."""
+
+    meeting_id: str
+    split: str
+    domain: str
+    source: Literal["qmsum", "synth", "folder", "ami"]
+    timing: Literal["estimated", "real"]
+    file: str
+    derived_from: str  # for synthesized/transcribed meetings: the meeting they render
+    n_utterances: int
+    n_empty: int
+    n_words: int
+    duration_s: float
+    speakers: list[str]
+    topics: list[dict]  # QMSum topic_list: {topic, spans}
 
 
 class Query(TypedDict):
@@ -58,7 +82,8 @@ class Chunk(TypedDict):
     start: float
     end: float
     text: str  # "Speaker: text" lines, one per utterance
-    n_tokens: int
+    n_tokens: int  # embedding-tokenizer tokens of `text` (no special tokens)
+    source: str  # "manual" | "asr": where the utterances' text came from
 
 
 class Hit(TypedDict):

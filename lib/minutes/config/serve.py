@@ -1,6 +1,8 @@
 """Parameters of the FastAPI service and its deployment (50_deploy, 60_demo)."""
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from minutes.config.base import Section
@@ -9,7 +11,11 @@ from minutes.config.base import Section
 class LoadTestParams(Section):
     requests: int = Field(500, ge=1)
     concurrency: int = Field(8, ge=1)
+    #: Requests sent before measuring (first calls pay for lazy initialisation).
+    warmup: int = Field(10, ge=0)
     generative_requests: int = Field(20, ge=0)
+    generative_concurrency: int = Field(2, ge=1)
+    timeout_s: float = Field(60.0, gt=0)
 
 
 class ServeParams(Section):
@@ -17,8 +23,18 @@ class ServeParams(Section):
     port: int = Field(8800, ge=1, le=65535)
     model_alias: str = "staging"
     max_question_chars: int = Field(2000, ge=1)
+    default_k: int = Field(5, ge=1)
+    max_k: int = Field(20, ge=1, le=200)
+    #: dense is the fast path (one query embedding + FAISS); hybrid adds BM25 fusion.
+    retrieval_method: Literal["dense", "bm25", "hybrid"] = "dense"
+    max_answer_words: int = Field(60, ge=5)
     max_upload_mb: int = Field(200, ge=1)
     #: Name of the environment variable holding the ingest token (never the token itself).
     ingest_token_env: str = "MINUTES_INGEST_TOKEN"
     alias_poll_seconds: float = Field(10.0, gt=0)
+    #: Minutes items per section (summary lines, decisions, action items).
+    minutes_items: int = Field(6, ge=1, le=50)
+    #: chameleon: one container per registry alias, published on these host ports.
+    deployments: dict[str, int] = {"production": 8800, "staging": 8810}
+    image: str = "minutes-api:latest"
     loadtest: LoadTestParams = LoadTestParams()

@@ -1,0 +1,1 @@
+"""Answering questions from retrieved transcript chunks (shared by evaluation and the service)."""

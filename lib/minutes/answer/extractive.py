@@ -1,0 +1,125 @@
+"""The extractive answerer: the best retrieved utterances, verbatim, trimmed to a word budget.
+
+It is the baseline every generator must beat (40_evaluate) and the service's answer whenever no
+model passes the gates, so it needs no model at all. Utterances are taken from the retrieved
+chunks (one "Speaker: text" line each), scored by how many of the question's content words
+they share (Porter-stemmed) plus a prior for the chunk's retrieval rank, picked best first until
+the budget is spent, and returned in transcript order so the answer reads like the meeting.
+Filler turns ("Okay.", "{vocalsound}") are skipped.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Mapping, Sequence
+
+#: Words that say nothing about what a question is after.
+STOPWORDS = frozenset("""
+a about above after again against all am an and any are as at be because been before being
+below between both but by can could did do does doing down during each few for from further
+had has have having he her here hers herself him himself his how i if in into is it its itself
+just me more most my myself no nor not now of off on once only or other our ours ourselves out
+over own same she should so some such than that the their theirs them themselves then there
+these they this those through to too under until up very was we were what when where which
+while who whom why will with would you your yours yourself yourselves discuss discussed
+discussion meeting say said talk talked think thought summarize summary whole group team
+""".split())
+MIN_WORDS = 4
+_TAG = re.compile(r"\{[^}]*\}|<[^>]*>")
+_WORD = re.compile(r"[a-z0-9]+")
+_SPACE_PUNCT = re.compile(r"\s+([.,!?;:])")
+
+
+@dataclass(frozen=True)
+class _Utterance:
+    hit_rank: int
+    order: tuple[str, int, int]  # (meeting_id, utterance idx or line, line) for transcript order
+    speaker: str
+    text: str
+    words: int
+
+
+@lru_cache(maxsize=1)
+def _stemmer() -> Any:
+    from nltk.stem.porter import PorterStemmer  # shipped with rouge-score's nltk; no data needed
+
+    return PorterStemmer()
+
+
+def content_terms(text: str) -> set[str]:
+    """Stemmed, lower-cased words of `text` without stopwords."""
+    stem = _stemmer().stem
+    return {stem(w) for w in _WORD.findall(text.lower()) if w not in STOPWORDS and len(w) > 1}
+
+
+def clean(text: str) -> str:
+    """Drop transcription tags ({vocalsound}, {disfmarker}, <laugh>) and squeeze spaces."""
+    return _SPACE_PUNCT.sub(r"\1", " ".join(_TAG.sub(" ", text).split()))
+
+
+def _utterances(hit: Mapping[str, Any], rank: int) -> list[_Utterance]:
+    lines = [line for line in str(hit.get("text", "")).splitlines() if line.strip()]
+    start, end = hit.get("utt_start"), hit.get("utt_end")
+    aligned = isinstance(start, int) and isinstance(end, int) and end - start + 1 == len(lines)
+    out = []
+    for i, line in enumerate(lines):
+        speaker, sep, text = line.partition(":")
+        if not sep or len(speaker) > 60:
+            speaker, text = "", line
+        text = clean(text)
+        n = len(text.split())
+        if n < MIN_WORDS:
+            continue
+        idx = start + i if aligned else 10**6 * (rank + 1) + i
+        out.append(_Utterance(rank, (str(hit.get("meeting_id", "")), idx, i), speaker.strip(), text, n))
+    return out
+
+
+def _trim(text: str, words: int) -> str:
+    parts = text.split()
+    return text if len(parts) <= words else " ".join(parts[:words]) + " ..."
+
+
+def extractive_answer(question: str, hits: Sequence[Mapping[str, Any]], max_words: int,
+                      ) -> tuple[str, list[Mapping[str, Any]]]:
+    """Answer `question` with utterances from `hits` (schema.Hit, best first).
+
+    Returns the answer ("Speaker: text" lines in transcript order, at most `max_words` words
+    of utterance text) and the hits it quotes, in rank order. No usable hit gives ("", []).
+    """
+    if max_words < 1:
+        raise ValueError(f"max_words must be at least 1, got {max_words}")
+    asked = content_terms(question)
+    seen: set[tuple[str, int]] = set()
+    scored: list[tuple[float, _Utterance]] = []
+    for rank, hit in enumerate(hits):
+        for utt in _utterances(hit, rank):
+            key = (utt.order[0], utt.order[1]) if utt.order[1] < 10**6 else (utt.order[0], hash(utt.text))
+            if key in seen:  # overlapping chunks repeat utterances
+                continue
+            seen.add(key)
+            overlap = len(asked & content_terms(utt.text))
+            score = overlap / math.sqrt(len(asked) or 1) + 0.5 / (rank + 1) + 0.01 * min(utt.words, 30) / 30
+            scored.append((score, utt))
+    scored.sort(key=lambda su: (-su[0], su[1].hit_rank, su[1].order))
+    picked: list[_Utterance] = []
+    budget = max_words
+    for _, utt in scored:
+        if budget <= 0 or (picked and budget < MIN_WORDS):
+            break
+        picked.append(utt)
+        budget -= utt.words
+    if not picked:
+        return "", []
+    picked.sort(key=lambda u: u.order)
+    lines, left = [], max_words
+    for utt in picked:
+        if left <= 0:
+            break
+        text = _trim(utt.text, left)
+        left -= utt.words
+        lines.append(f"{utt.speaker}: {text}" if utt.speaker else text)
+    ranks = sorted({u.hit_rank for u in picked})
+    return "\n".join(lines), [hits[r] for r in ranks]

@@ -1,0 +1,90 @@
+"""Tables and plots of the ETL products, for notebook 10_etl (the notebook only calls these)."""
+from __future__ import annotations
+
+from typing import Any
+
+
+def domain_table(validation: dict[str, Any]) -> Any:
+    """Meetings, utterances, queries and chunks per domain (a DataFrame)."""
+    import pandas as pd
+
+    df = pd.DataFrame(validation["per_domain"]).T
+    df.loc["total"] = df.sum()
+    return df.astype(int)
+
+
+def checks_table(validation: dict[str, Any]) -> Any:
+    """One row per validation check: how many findings, and the first of them."""
+    import pandas as pd
+
+    rows = [{"check": k, "findings": len(v), "example": v[0] if v else ""} for k, v in validation["checks"].items()]
+    return pd.DataFrame(rows).set_index("check")
+
+
+def problems_table(validation: dict[str, Any]) -> Any:
+    import pandas as pd
+
+    return pd.DataFrame(validation["problems"], columns=["file", "kind", "reason"])
+
+
+def plot_lengths(utterances: list[dict[str, Any]], chunks: Any, max_tokens: int | None = None) -> Any:
+    """Histograms: words per utterance (by domain) and tokens per chunk."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 3.8))
+    by_domain: dict[str, list[int]] = {}
+    for u in utterances:
+        if u["text"]:
+            by_domain.setdefault(u["domain"], []).append(len(u["text"].split()))
+    bins = np.logspace(0, np.log10(max(max(v) for v in by_domain.values()) + 1), 40) if by_domain else 10
+    for domain, values in sorted(by_domain.items()):
+        ax1.hist(values, bins=bins, alpha=0.55, label=f"{domain} ({len(values)})")
+    ax1.set_xscale("log")
+    ax1.set(title="Words per utterance", xlabel="words (log scale)", ylabel="utterances")
+    ax1.legend()
+    ax2.hist(chunks["n_tokens"], bins=40, color="tab:purple")
+    if max_tokens:
+        ax2.axvline(max_tokens, color="k", ls="--", lw=1, label=f"max_tokens={max_tokens}")
+        ax2.legend()
+    ax2.set(title="Tokens per chunk (embedding tokenizer)", xlabel="tokens", ylabel="chunks")
+    fig.tight_layout()
+    return fig
+
+
+def asr_table(stage_dir: Any) -> Any:
+    """WER and real-time factor per transcribed meeting, plus the overall row (from asr_wer.json)."""
+    import pandas as pd
+
+    from minutes import schema
+    from minutes.io import read_json
+
+    path = stage_dir / schema.ASR_WER
+    if not path.exists():
+        return pd.DataFrame(columns=["meeting_id", "wer"])
+    data = read_json(path)
+    rows = [dict(m) for m in data["meetings"]]
+    if rows:
+        rows.append({"meeting_id": "overall", **data["overall"]})
+    cols = ["meeting_id", "wer", "ref_words", "substitutions", "deletions", "insertions", "audio_s", "rtf"]
+    return pd.DataFrame(rows).reindex(columns=cols).set_index("meeting_id")
+
+
+def key_figures(products: dict[str, Any], stage_dir: Any) -> dict[str, Any]:
+    """The figures notebook 10 records in run.json."""
+    from minutes import schema
+    from minutes.io import read_json
+
+    v = products["validation"]
+    figures: dict[str, Any] = {f"n_{k}": v["counts"][k] for k in ("meetings", "utterances", "queries", "chunks",
+                                                                   "empty_utterances", "problems")}
+    figures["validation_ok"] = bool(v["ok"])
+    figures["chunk_tokens_mean"] = v["lengths"]["chunk_tokens"].get("mean")
+    path = stage_dir / schema.ASR_WER
+    if path.exists():
+        data = read_json(path)
+        figures["asr_backend"] = data.get("backend")
+        figures["asr_wer"] = data["overall"].get("wer")
+        figures["asr_rtf"] = data["overall"].get("rtf")
+        figures["asr_audio_s"] = data["overall"].get("audio_s")
+    return figures

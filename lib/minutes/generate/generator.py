@@ -1,0 +1,165 @@
+"""`Generator`: a seq2seq model (base, or base + LoRA adapter) that turns prompts into text.
+
+Evaluation loads the registered candidate and the bare base for the baseline; the service loads
+the version behind an alias. An adapter is merged into its base on load: inference is then as
+fast as the plain model and needs no PEFT wrappers.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from minutes.generate.base import (MODEL_META, base_cache_dir, read_model_meta, resolve_base)
+
+ADAPTER_CONFIG = "adapter_config.json"
+DEFAULT_GENERATION = {"num_beams": 1, "no_repeat_ngram_size": 3}
+
+
+def pick_device(device: str = "auto") -> str:
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return device
+
+
+def _dtype(bf16: bool, device: str) -> Any:
+    import torch
+
+    if bf16 and device.startswith("cuda") and torch.cuda.is_bf16_supported():
+        return torch.bfloat16
+    return torch.float32
+
+
+def load_seq2seq(path_or_name: str, device: str = "cpu", bf16: bool = False) -> Any:
+    """`AutoModelForSeq2SeqLM.from_pretrained` with a clear error for a missing model."""
+    from transformers import AutoModelForSeq2SeqLM
+
+    try:
+        return AutoModelForSeq2SeqLM.from_pretrained(path_or_name, dtype=_dtype(bf16, device))
+    except OSError as exc:
+        raise FileNotFoundError(f"cannot load seq2seq model {path_or_name!r}: {exc}") from exc
+
+
+@dataclass
+class Generator:
+    """A ready-to-generate model with its tokenizer and the settings it was trained with."""
+
+    model: Any
+    tokenizer: Any
+    version: str | None = None
+    max_source_tokens: int = 512
+    max_new_tokens: int = 128
+    generation: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_GENERATION))
+    source: str = ""
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def device(self) -> Any:
+        return next(self.model.parameters()).device
+
+    # ----------------------------------------------------------------- loading
+    @classmethod
+    def from_dir(cls, path: str | Path, device: str = "auto", cache_dir: Path | None = None,
+                 version: str | None = None) -> "Generator":
+        """Load a saved adapter (with its base) or a full model directory."""
+        from transformers import AutoTokenizer
+
+        path = Path(path)
+        if not path.is_dir():
+            raise FileNotFoundError(f"no model directory at {path}")
+        device = pick_device(device)
+        meta = read_model_meta(path)
+        bf16 = bool(meta.get("bf16", False))
+        if (path / ADAPTER_CONFIG).is_file():
+            from peft import PeftModel
+
+            base = _adapter_base(path, meta, cache_dir)
+            model = PeftModel.from_pretrained(load_seq2seq(base, device, bf16), str(path))
+            model = model.merge_and_unload()
+        else:
+            model = load_seq2seq(str(path), device, bf16)
+        tok_dir = path if any(path.glob("tokenizer*")) else Path(_adapter_base(path, meta, cache_dir))
+        tokenizer = AutoTokenizer.from_pretrained(str(tok_dir))
+        model.to(device).eval()
+        return cls(model=model, tokenizer=tokenizer, version=version,
+                   max_source_tokens=int(meta.get("max_source_tokens", _model_max_len(tokenizer))),
+                   max_new_tokens=int(meta.get("max_target_tokens", 128)),
+                   generation={**DEFAULT_GENERATION, **meta.get("generation", {})},
+                   source=str(path), meta=meta)
+
+    @classmethod
+    def base(cls, params: Any, device: str = "auto") -> "Generator":
+        """The base model without any adapter: the evaluation's 'no fine-tuning' baseline."""
+        from transformers import AutoTokenizer
+
+        device = pick_device(device)
+        tp = params.train
+        name = resolve_base(tp.base_model, base_cache_dir(params), tp.seed)
+        model = load_seq2seq(name, device, tp.bf16).to(device).eval()
+        tokenizer = AutoTokenizer.from_pretrained(name)
+        return cls(model=model, tokenizer=tokenizer, version=None,
+                   max_source_tokens=tp.max_source_tokens, max_new_tokens=tp.max_target_tokens,
+                   generation=generation_settings(tp), source=name,
+                   meta={"base_model": tp.base_model, "base_path": name})
+
+    @classmethod
+    def from_registry(cls, params: Any, alias_or_version: str | int, device: str = "auto") -> "Generator":
+        """Load `models:/<train.registered_model>/<version>` or `@<alias>` from the MLflow registry."""
+        from minutes.generate.registry import download_model
+
+        path, version = download_model(params, alias_or_version)
+        return cls.from_dir(path, device=device, cache_dir=base_cache_dir(params), version=version)
+
+    # -------------------------------------------------------------- generation
+    def generate(self, prompts: list[str], max_new_tokens: int | None = None, batch_size: int = 8,
+                 progress: bool | None = None) -> list[str]:
+        """Generate one text per prompt (batched by length; order preserved)."""
+        import torch
+        from tqdm.auto import tqdm
+
+        if isinstance(prompts, str):
+            raise TypeError("generate() takes a list of prompts, not a single string")
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        n_new = int(max_new_tokens or self.max_new_tokens)
+        order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
+        out: list[str] = [""] * len(prompts)
+        batches = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+        show = progress if progress is not None else len(batches) > 4
+        self.model.eval()
+        for idx in tqdm(batches, desc="generate", disable=not show):
+            enc = self.tokenizer([prompts[i] for i in idx], return_tensors="pt", padding=True,
+                                 truncation=True, max_length=self.max_source_tokens).to(self.device)
+            with torch.inference_mode():
+                ids = self.model.generate(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"],
+                                          max_new_tokens=n_new, **self.generation)
+            for i, text in zip(idx, self.tokenizer.batch_decode(ids, skip_special_tokens=True)):
+                out[i] = " ".join(text.split())
+        return out
+
+
+def generation_settings(train_params: Any) -> dict[str, Any]:
+    return {"num_beams": train_params.gen_num_beams, "no_repeat_ngram_size": train_params.gen_no_repeat_ngram}
+
+
+def _model_max_len(tokenizer: Any) -> int:
+    n = getattr(tokenizer, "model_max_length", 512) or 512
+    return int(n) if n < 100_000 else 512
+
+
+def _adapter_base(path: Path, meta: dict[str, Any], cache_dir: Path | None) -> str:
+    """The base an adapter needs: its recorded path if present here, else rebuilt / by name."""
+    base_path = meta.get("base_path")
+    if base_path and Path(base_path).exists():
+        return str(base_path)
+    if meta.get("base_model"):
+        return resolve_base(meta["base_model"], cache_dir, int(meta.get("seed", 13)))
+    from minutes.io import read_json
+
+    cfg = path / ADAPTER_CONFIG
+    name = read_json(cfg).get("base_model_name_or_path") if cfg.is_file() else None
+    if not name:
+        raise ValueError(f"{path}: neither {MODEL_META} nor {ADAPTER_CONFIG} names a base model")
+    return resolve_base(name, cache_dir)

@@ -1,0 +1,193 @@
+"""Retrieval evaluation on QMSum specific queries (gold turn spans): dense vs BM25 vs hybrid,
+within the query's meeting and across the whole corpus, per domain, recall vs budget.
+
+Budget is measured in words: the share of the meeting's words inside the retrieved chunks.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Sequence
+
+from minutes import schema
+from minutes.index import metrics
+from minutes.index.retriever import METHODS, Retriever
+from minutes.io import read_jsonl, write_json
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from minutes.config import Params
+
+METRICS_FILE = "retrieval_metrics.json"
+SETTINGS = ("within", "corpus")
+#: QMSum's locator on its test split (Zhong et al. 2021, Table 4).
+QMSUM_LOCATOR = {"recall": 0.35, "budget": 0.29, "span_touch": 0.87}
+
+
+def load_queries(params: "Params", split: str, kind: str = "specific") -> list[dict[str, Any]]:
+    path = params.stage_dir("etl") / schema.QUERIES
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no queries (run notebook 10_etl first)")
+    rows = [q for q in read_jsonl(path) if q.get("split") == split and q.get("kind") == kind]
+    for q in rows:
+        if kind == "specific" and not q.get("spans"):
+            raise ValueError(f"{path}: specific query {q.get('query_id')!r} has no gold spans")
+    return rows
+
+
+def utterance_weights(params: "Params", meeting_ids: set[str]) -> dict[str, list[float]]:
+    """Words per utterance for each meeting (the transcript budget's unit)."""
+    path = params.stage_dir("etl") / schema.UTTERANCES
+    sizes: dict[str, dict[int, float]] = defaultdict(dict)
+    with path.open(encoding="utf-8") as fh:
+        import json
+
+        for line in fh:
+            u = json.loads(line)
+            if u["meeting_id"] in meeting_ids:
+                sizes[u["meeting_id"]][int(u["idx"])] = float(len(str(u["text"]).split()))
+    out = {}
+    for m, d in sizes.items():
+        w = [0.0] * (max(d) + 1)
+        for i, v in d.items():
+            w[i] = v
+        out[m] = w
+    return out
+
+
+def relevant_counts(chunks: "pd.DataFrame", queries: Sequence[dict[str, Any]]) -> dict[str, int]:
+    """Per query: chunks of its meeting overlapping its gold utterances (nDCG's ideal)."""
+    groups = {m: g[["utt_start", "utt_end"]].to_numpy() for m, g in chunks.groupby("meeting_id")}
+    out = {}
+    for q in queries:
+        gold = metrics.gold_utterances(q["spans"])
+        rng = groups.get(q["meeting_id"], [])
+        out[q["query_id"]] = sum(1 for s, e in rng if any(u in gold for u in range(int(s), int(e) + 1)))
+    return out
+
+
+def evaluate(retriever: Retriever, queries: Sequence[dict[str, Any]], weights: dict[str, list[float]],
+             ks: Sequence[int], methods: Sequence[str] = METHODS, settings: Sequence[str] = SETTINGS,
+             progress: bool = True, label: str = "") -> "pd.DataFrame":
+    """One row per (method, setting, query) with every metric at every k."""
+    import pandas as pd
+
+    known = {m["meeting_id"] for m in retriever.meetings()}
+    queries = [q for q in queries if q["meeting_id"] in known and q["meeting_id"] in weights]
+    if not queries:
+        raise ValueError("no evaluation query has its meeting in the index")
+    depth = max(ks)
+    n_rel = relevant_counts(retriever.chunks(), queries)
+    texts = [q["query"] for q in queries]
+    rows = []
+    for method in methods:
+        for setting in settings:
+            mids = [q["meeting_id"] for q in queries] if setting == "within" else None
+            hits = retriever.search_many(texts, k=depth, meeting_ids=mids, method=method, progress=progress)
+            for q, h in zip(queries, hits):
+                m = metrics.query_metrics(h, q["meeting_id"], q["spans"], weights[q["meeting_id"]], ks,
+                                          n_rel[q["query_id"]])
+                rows.append({"label": label, "method": method, "setting": setting, "query_id": q["query_id"],
+                             "meeting_id": q["meeting_id"], "domain": q["domain"], **m})
+    return pd.DataFrame(rows)
+
+
+def summary(per_query: "pd.DataFrame", ks: Sequence[int], by: Sequence[str] = ("method", "setting")) -> "pd.DataFrame":
+    """Mean of the headline metrics per group (a table people read)."""
+    cols = [c for k in ks for c in (f"hit@{k}", f"recall@{k}", f"budget@{k}")]
+    cols += ["mrr", "ndcg@10", f"span_touch@{max(ks)}", "meeting@1"]
+    out = per_query.groupby(list(by))[cols].mean()
+    out.insert(0, "queries", per_query.groupby(list(by)).size())
+    return out.round(4)
+
+
+def budget_curve(per_query: "pd.DataFrame", ks: Sequence[int], setting: str = "within") -> "pd.DataFrame":
+    """Mean recall and budget at each k per method (the recall-vs-budget plot's points)."""
+    import pandas as pd
+
+    sub = per_query[per_query["setting"] == setting]
+    rows = []
+    for method, g in sub.groupby("method"):
+        for k in ks:
+            if f"recall@{k}" in g:
+                rows.append({"method": method, "k": k, "recall": g[f"recall@{k}"].mean(),
+                             "budget": g[f"budget@{k}"].mean(), "span_touch": g[f"span_touch@{k}"].mean()})
+    return pd.DataFrame(rows)
+
+
+def locator_comparison(curve: "pd.DataFrame") -> "pd.DataFrame":
+    """Per method: the smallest k whose recall beats QMSum's locator, at what budget, and the
+    recall reached at the locator's budget (interpolated)."""
+    import numpy as np
+    import pandas as pd
+
+    rows = []
+    for method, g in curve.sort_values("k").groupby("method"):
+        beat = g[g["recall"] >= QMSUM_LOCATOR["recall"]]
+        first = beat.iloc[0] if len(beat) else None
+        rec_at = float(np.interp(QMSUM_LOCATOR["budget"], g["budget"], g["recall"])) \
+            if g["budget"].max() >= QMSUM_LOCATOR["budget"] else float("nan")
+        rows.append({"method": method,
+                     "k_to_beat_locator_recall": int(first["k"]) if first is not None else None,
+                     "budget_at_that_k": round(float(first["budget"]), 4) if first is not None else None,
+                     "span_touch_at_that_k": round(float(first["span_touch"]), 4) if first is not None else None,
+                     "recall_at_locator_budget": round(rec_at, 4)})
+    return pd.DataFrame(rows).set_index("method")
+
+
+def headline(per_query: "pd.DataFrame", k: int = 10) -> dict[str, float]:
+    """Flat figures for ctx.record / MLflow: e.g. dense_within_recall@10."""
+    out: dict[str, float] = {}
+    for (method, setting), g in per_query.groupby(["method", "setting"]):
+        for col in (f"hit@{k}", f"recall@{k}", f"budget@{k}", "mrr", "ndcg@10", "meeting@1"):
+            if setting == "within" and col == "meeting@1":
+                continue
+            out[f"{method}_{setting}_{col}"] = round(float(g[col].mean()), 4)
+    return out
+
+
+def plot_budget(curve: "pd.DataFrame", ax: Any = None) -> Any:
+    """Recall vs budget per method, with QMSum's locator as a reference point."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 4))
+    for method, g in curve.sort_values("k").groupby("method"):
+        ax.plot(g["budget"] * 100, g["recall"] * 100, marker="o", label=method)
+        for _, r in g.iterrows():
+            if r["k"] in (1, 5, 10):
+                ax.annotate(f"k={int(r['k'])}", (r["budget"] * 100, r["recall"] * 100), fontsize=7,
+                            textcoords="offset points", xytext=(3, -8))
+    ax.scatter([QMSUM_LOCATOR["budget"] * 100], [QMSUM_LOCATOR["recall"] * 100], marker="*", s=150,
+               color="black", label="QMSum locator", zorder=5)
+    ax.set_xlabel("transcript budget (% of the meeting's words)")
+    ax.set_ylabel("gold-utterance recall (%)")
+    ax.set_title("Within-meeting retrieval: recall vs budget")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return ax
+
+
+def save(params: "Params", result: dict[str, Any]) -> Path:
+    """Write retrieval_metrics.json into the index stage dir (notebook 40 reads it)."""
+    return write_json(params.stage_dir("index") / METRICS_FILE, result)
+
+
+def log_mlflow(params: "Params", figures: dict[str, float], artifacts: Sequence[Path] = (),
+               run_name: str = "20_index") -> str:
+    """Log parameters, figures and artifacts to the profile's tracking server; returns the run id."""
+    import mlflow
+
+    from minutes.platform.mlflow_server import ensure_experiment
+
+    exp = ensure_experiment(params)
+    with mlflow.start_run(experiment_id=exp, run_name=run_name) as run:
+        mlflow.set_tag("stage", "index")
+        mlflow.log_params({f"index.{k}": v for k, v in params.index.model_dump(mode="json").items()
+                           if not isinstance(v, (list, dict))})
+        mlflow.log_metrics({k.replace("@", "_at_"): float(v) for k, v in figures.items()
+                            if isinstance(v, (int, float))})
+        for path in artifacts:
+            mlflow.log_artifact(str(path))
+        return run.info.run_id

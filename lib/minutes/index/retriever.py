@@ -1,0 +1,300 @@
+"""The retrieval API that training, evaluation and the service share.
+
+    r = Retriever.open(params)
+    r.search("what did they decide about the budget?", k=10, meeting_id="ES2004a")
+    r.search_many(queries, k=10, meeting_ids=[...], method="hybrid")
+    r.add_chunks(new_chunks)          # new meetings: only their chunks are embedded
+    r.meetings()                      # ids with domain, split, speakers, length
+
+Readers work on an immutable snapshot; `add_chunks` builds the next snapshot beside it, writes
+it to disk as a new version and swaps one reference, so concurrent searches in the process
+never see a half-added meeting and never wait for the embedding of new chunks.
+"""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable, Literal, Sequence
+
+from minutes import schema
+from minutes.index import chunks as chunk_table
+from minutes.index import faiss_index, store
+from minutes.index.bm25 import Bm25, rrf
+from minutes.index.embed import Embedder, embedder_for
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+    from minutes.config import Params
+
+Method = Literal["dense", "bm25", "hybrid"]
+METHODS: tuple[str, ...] = ("dense", "bm25", "hybrid")
+
+
+class UnknownMeeting(LookupError):
+    """A meeting_id filter names a meeting that is not in the index."""
+
+
+class _View:
+    """A snapshot plus what searches derive from it (row groups, BM25), built once per version."""
+
+    def __init__(self, snap: store.Snapshot, bm25_k1: float, bm25_b: float) -> None:
+        import numpy as np
+
+        self.snap = snap
+        self.chunks = snap.chunks
+        self.by_meeting = {m: np.asarray(rows, dtype=np.int64)
+                           for m, rows in snap.chunks.groupby("meeting_id", sort=False).indices.items()}
+        self.by_domain = {d: np.asarray(rows, dtype=np.int64)
+                          for d, rows in snap.chunks.groupby("domain", sort=False).indices.items()}
+        self._bm25: Bm25 | None = None
+        self._bm25_args = (bm25_k1, bm25_b)
+        self._lock = threading.Lock()
+        self._records = snap.chunks[chunk_table.HIT_COLUMNS].to_dict("records")
+
+    @property
+    def bm25(self) -> Bm25:
+        with self._lock:
+            if self._bm25 is None:
+                self._bm25 = Bm25(self.chunks["text"], *self._bm25_args)
+            return self._bm25
+
+    def rows(self, meeting_id: str | None, domain: str | None) -> "np.ndarray | None":
+        import numpy as np
+
+        if meeting_id is None and domain is None:
+            return None
+        if meeting_id is not None:
+            if meeting_id not in self.by_meeting:
+                raise UnknownMeeting(f"meeting {meeting_id!r} is not in the index "
+                                     f"({len(self.by_meeting)} meetings; see Retriever.meetings())")
+            rows = self.by_meeting[meeting_id]
+            if domain is not None:
+                rows = rows[self.chunks["domain"].to_numpy()[rows] == domain]
+            return rows
+        return self.by_domain.get(domain, np.zeros(0, dtype=np.int64))
+
+    def hit(self, row: int, score: float, rank: int) -> schema.Hit:
+        rec = dict(self._records[row])
+        rec["speakers"] = [str(s) for s in rec["speakers"]]
+        rec.update(utt_start=int(rec["utt_start"]), utt_end=int(rec["utt_end"]),
+                   start=float(rec["start"]), end=float(rec["end"]), score=float(score), rank=rank)
+        return rec  # type: ignore[return-value]
+
+
+def _top(scores: "np.ndarray", rows: "np.ndarray", k: int) -> tuple["np.ndarray", "np.ndarray"]:
+    """The k best (rows, scores), best first; ties broken by row order (stable)."""
+    import numpy as np
+
+    order = np.argsort(-scores, kind="stable")[:k]
+    return rows[order], scores[order]
+
+
+class Retriever:
+    """Dense (FAISS), BM25 and hybrid search over one index version, with incremental adds."""
+
+    def __init__(self, params: "Params", snap: store.Snapshot, embedder: Embedder | None = None) -> None:
+        self.params = params
+        self.p = params.index
+        self.stage_dir = params.stage_dir("index")
+        self._view = _View(snap, self.p.bm25_k1, self.p.bm25_b)
+        self._embedder = embedder
+        self._embedder_lock = threading.Lock()
+        self._write_lock = threading.Lock()
+        if embedder is not None:
+            self._check_model(embedder)
+
+    # ---- opening ------------------------------------------------------------------------
+    @classmethod
+    def open(cls, params: "Params", embedder: Embedder | None = None) -> "Retriever":
+        """Open the CURRENT index of the profile; refuses an index made for another model/kind."""
+        snap = store.read_current(params.stage_dir("index"))
+        cls._check_params(params, snap.meta, snap.version)
+        faiss_index.configure_search(snap.index, params.index)
+        return cls(params, snap, embedder)
+
+    @staticmethod
+    def _check_params(params: "Params", meta: dict[str, Any], version: str) -> None:
+        p = params.index
+        wants = {"embedding_model": p.embedding_model, "kind": p.kind}
+        if p.max_seq_length:
+            wants["max_seq_length"] = p.max_seq_length
+        diff = {k: (meta.get(k), v) for k, v in wants.items() if meta.get(k) != v}
+        if diff:
+            said = "; ".join(f"{k}: index has {a!r}, params ask for {b!r}" for k, (a, b) in diff.items())
+            raise store.IndexMismatch(
+                f"index {version} in {params.stage_dir('index')} was built for other parameters ({said}). "
+                "Queries embedded with another model would be compared against the wrong vectors; "
+                "rebuild it with build_index(params, force=True) (notebook 20_index).")
+
+    def _check_model(self, embedder: Embedder) -> None:
+        meta = self._view.snap.meta
+        have = {"fingerprint": meta.get("model_fingerprint"), "dim": meta.get("dim"),
+                "max_seq_length": meta.get("max_seq_length")}
+        if embedder.info.key != have:
+            raise store.IndexMismatch(
+                f"index {self._view.snap.version} was built with model {meta.get('embedding_source')} "
+                f"{have}, but the query embedder is {embedder.info.source} {embedder.info.key}; "
+                "rebuild the index with this model (build_index(params, force=True)).")
+
+    @property
+    def embedder(self) -> Embedder:
+        with self._embedder_lock:
+            if self._embedder is None:
+                emb = embedder_for(self.params)
+                self._check_model(emb)
+                self._embedder = emb
+            return self._embedder
+
+    # ---- reading ------------------------------------------------------------------------
+    @property
+    def manifest(self) -> dict[str, Any]:
+        return self._view.snap.meta
+
+    @property
+    def version(self) -> str:
+        return self._view.snap.version
+
+    def __len__(self) -> int:
+        return len(self._view.chunks)
+
+    def chunks(self) -> "pd.DataFrame":
+        """The indexed chunk table (row i = FAISS id i)."""
+        return self._view.chunks
+
+    def meetings(self) -> list[dict[str, Any]]:
+        """One row per indexed meeting: id, domain, split, chunks, utterances, speakers, duration."""
+        df = self._view.chunks
+        out = []
+        for mid, g in df.groupby("meeting_id", sort=True):
+            speakers = sorted({str(s) for ss in g["speakers"] for s in ss})
+            out.append({"meeting_id": str(mid), "domain": str(g["domain"].iloc[0]),
+                        "split": str(g["split"].iloc[0]), "chunks": int(len(g)),
+                        "utterances": int(g["utt_end"].max()) + 1, "speakers": speakers,
+                        "duration_s": float(g["end"].max())})
+        return out
+
+    def search(self, query: str, k: int = 10, meeting_id: str | None = None, domain: str | None = None,
+               method: Method = "dense") -> list[schema.Hit]:
+        """The k best chunks for `query`, best first, optionally within one meeting and/or domain."""
+        return self.search_many([query], k, [meeting_id], domain, method)[0]
+
+    def search_many(self, queries: Sequence[str], k: int = 10,
+                    meeting_ids: Sequence[str | None] | str | None = None, domain: str | None = None,
+                    method: Method = "dense", progress: bool = False) -> list[list[schema.Hit]]:
+        """Batched search: queries are embedded together. `meeting_ids` is one id for all
+        queries or one per query (None = whole corpus)."""
+        import numpy as np
+        from tqdm.auto import tqdm
+
+        if method not in METHODS:
+            raise ValueError(f"method {method!r} is not one of {METHODS}")
+        if k < 1:
+            raise ValueError(f"k must be at least 1, got {k}")
+        queries = [str(q) for q in queries]
+        if meeting_ids is None or isinstance(meeting_ids, str):
+            meeting_ids = [meeting_ids] * len(queries)
+        if len(meeting_ids) != len(queries):
+            raise ValueError(f"{len(meeting_ids)} meeting ids for {len(queries)} queries")
+        view = self._view  # one snapshot for the whole batch
+        row_sets = [view.rows(m, domain) for m in meeting_ids]
+        depth = max(k, self.p.hybrid_candidates) if method == "hybrid" else k
+        dense: list[tuple[np.ndarray, np.ndarray]] = []
+        if method in ("dense", "hybrid"):
+            qv = self.embedder.encode(queries, batch_size=self.p.batch_size, progress=progress)
+            dense = self._dense(view, qv, row_sets, depth)
+        out = []
+        for i in tqdm(range(len(queries)), desc=f"search ({method})", disable=not progress):
+            if method == "dense":
+                rows, scores = dense[i]
+            else:
+                rows_i = row_sets[i]
+                cand = np.arange(len(view.chunks)) if rows_i is None else rows_i
+                bm_rows, bm_scores = _top(view.bm25.scores(queries[i], rows_i), cand, depth)
+                if method == "bm25":
+                    rows, scores = bm_rows, bm_scores
+                else:
+                    fused = rrf([dense[i][0].tolist(), bm_rows.tolist()], self.p.rrf_k)[:k]
+                    rows = np.asarray([r for r, _ in fused], dtype=np.int64)
+                    scores = np.asarray([s for _, s in fused], dtype=np.float32)
+            out.append([view.hit(int(r), float(s), n) for n, (r, s) in enumerate(zip(rows[:k], scores[:k]), 1)])
+        return out
+
+    def _dense(self, view: _View, qv: "np.ndarray", row_sets: list["np.ndarray | None"],
+               k: int) -> list[tuple["np.ndarray", "np.ndarray"]]:
+        """Top-k rows per query: FAISS for the whole corpus (batched), exact scoring for small
+        filtered sets, FAISS with an id selector for large ones."""
+        import numpy as np
+
+        snap = view.snap
+        out: list[Any] = [None] * len(qv)
+        unfiltered = [i for i, rows in enumerate(row_sets) if rows is None]
+        if unfiltered:
+            scores, ids = faiss_index.search(snap.index, qv[unfiltered], k)
+            for j, i in enumerate(unfiltered):
+                keep = ids[j] >= 0
+                out[i] = (ids[j][keep].astype(np.int64), scores[j][keep])
+        for i, rows in enumerate(row_sets):
+            if rows is None:
+                continue
+            if len(rows) == 0:
+                out[i] = (rows, np.zeros(0, np.float32))
+            elif len(rows) <= self.p.exact_filter_max:
+                out[i] = _top(np.asarray(snap.vectors[rows] @ qv[i], dtype=np.float32), rows, k)
+            else:
+                scores, ids = faiss_index.search(snap.index, qv[i:i + 1], k, rows)
+                keep = ids[0] >= 0
+                out[i] = (ids[0][keep].astype(np.int64), scores[0][keep])
+        return out
+
+    # ---- writing ------------------------------------------------------------------------
+    def add_chunks(self, new: "pd.DataFrame | Iterable[dict[str, Any]]", progress: bool = False) -> dict[str, Any]:
+        """Embed only `new` chunks, append them, write a new index version and swap it in.
+        Chunk ids already in the index are refused (re-ingesting a meeting is a rebuild)."""
+        import faiss
+        import numpy as np
+        import pandas as pd
+
+        df = new if isinstance(new, pd.DataFrame) else chunk_table.from_records(new, "added chunks")
+        df = chunk_table.validate(df, "added chunks")
+        with self._write_lock, store.write_lock(self.stage_dir):
+            base = self._view.snap
+            on_disk = store.current_version(self.stage_dir)
+            if on_disk != base.version:  # another process added meetings since we opened
+                base = store.read_current(self.stage_dir)
+                self._check_params(self.params, base.meta, base.version)
+                faiss_index.configure_search(base.index, self.p)
+            clash = sorted(set(df["chunk_id"]) & set(base.meta["chunk_ids"]))
+            if clash:
+                raise ValueError(f"{len(clash)} chunk ids are already indexed (first: {clash[0]!r}); "
+                                 "a changed meeting needs a rebuild, not an add")
+            vectors = self.embedder.encode(list(df["text"]), batch_size=self.p.batch_size, progress=progress)
+            index = faiss.clone_index(base.index)
+            index.add(vectors)
+            faiss_index.configure_search(index, self.p)
+            all_vectors = np.vstack([np.asarray(base.vectors), vectors])
+            all_chunks = pd.concat([base.chunks, df], ignore_index=True)
+            meta = {**base.meta, "chunk_ids": list(all_chunks["chunk_id"]),
+                    "data_hash": chunk_table.data_hash(all_chunks), "n_chunks": len(all_chunks),
+                    "n_meetings": int(all_chunks["meeting_id"].nunique()),
+                    "added": base.meta.get("added", []) + [{
+                        "from_version": base.version, "chunks": len(df),
+                        "meetings": sorted(df["meeting_id"].unique().tolist())}]}
+            version = store.write_version(self.stage_dir, index, all_vectors, all_chunks, meta)
+            snap = store.Snapshot(index=index, vectors=all_vectors, chunks=all_chunks,
+                                  meta={**meta, "version": version}, version=version)
+            self._view = _View(snap, self.p.bm25_k1, self.p.bm25_b)  # the swap readers see
+        return {"version": version, "added_chunks": len(df), "n_chunks": len(all_chunks),
+                "meetings": sorted(df["meeting_id"].unique().tolist())}
+
+    def reload(self) -> bool:
+        """Pick up a version another process wrote; True when it changed."""
+        if store.current_version(self.stage_dir) == self.version:
+            return False
+        snap = store.read_current(self.stage_dir)
+        self._check_params(self.params, snap.meta, snap.version)
+        faiss_index.configure_search(snap.index, self.p)
+        self._view = _View(snap, self.p.bm25_k1, self.p.bm25_b)
+        return True
+

@@ -1,0 +1,132 @@
+"""The index on disk: immutable version folders and a CURRENT pointer.
+
+    <stage_dir>/CURRENT          name of the live version (replaced atomically)
+    <stage_dir>/v0002/index.faiss, embeddings.npy, chunks.parquet, index.json
+
+A writer builds a complete new version, then swaps CURRENT; a reader resolves CURRENT once and
+reads one consistent version. The previous version is kept so a reader that resolved CURRENT
+just before a swap still finds its files. Writers across processes serialize on a lock file.
+"""
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import re
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterator
+
+from minutes.io import atomic_path, read_json, write_json, write_text
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+CURRENT = "CURRENT"
+INDEX_FILE = "index.faiss"
+VECTORS_FILE = "embeddings.npy"
+CHUNKS_FILE = "chunks.parquet"
+META_FILE = "index.json"
+KEEP_VERSIONS = 2
+_VERSION = re.compile(r"^v(\d{4,})$")
+
+
+class IndexMismatch(RuntimeError):
+    """The stored index does not fit the model, params or its own files; the message says how."""
+
+
+@dataclass
+class Snapshot:
+    """One consistent version in memory: FAISS index, vectors, chunk table and manifest."""
+
+    index: Any
+    vectors: "np.ndarray"
+    chunks: "pd.DataFrame"
+    meta: dict[str, Any]
+    version: str
+
+
+def current_version(stage_dir: Path) -> str | None:
+    path = Path(stage_dir) / CURRENT
+    return path.read_text().strip() if path.is_file() else None
+
+
+def _versions(stage_dir: Path) -> list[str]:
+    return sorted(p.name for p in Path(stage_dir).iterdir() if p.is_dir() and _VERSION.match(p.name))
+
+
+@contextlib.contextmanager
+def write_lock(stage_dir: Path) -> Iterator[None]:
+    """Exclusive across processes (flock), so two writers never interleave versions."""
+    Path(stage_dir).mkdir(parents=True, exist_ok=True)
+    with open(Path(stage_dir) / ".write.lock", "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def write_version(stage_dir: Path, index: Any, vectors: "np.ndarray", chunks: "pd.DataFrame",
+                  meta: dict[str, Any]) -> str:
+    """Write a new version folder atomically and make it CURRENT; returns its name.
+    Call under `write_lock`."""
+    import faiss
+    import numpy as np
+
+    stage_dir = Path(stage_dir)
+    stage_dir.mkdir(parents=True, exist_ok=True)
+    existing = _versions(stage_dir)
+    number = int(_VERSION.match(existing[-1]).group(1)) + 1 if existing else 1
+    version = f"v{number:04d}"
+    meta = {**meta, "version": version, "written_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    with atomic_path(stage_dir / version) as tmp:
+        tmp.mkdir()
+        faiss.write_index(index, str(tmp / INDEX_FILE))
+        np.save(tmp / VECTORS_FILE, vectors)
+        chunks.to_parquet(tmp / CHUNKS_FILE, index=False)
+        write_json(tmp / META_FILE, meta)
+    write_text(stage_dir / CURRENT, version + "\n")
+    for old in _versions(stage_dir)[:-KEEP_VERSIONS]:
+        shutil.rmtree(stage_dir / old, ignore_errors=True)
+    return version
+
+
+def read_meta(stage_dir: Path) -> dict[str, Any]:
+    version = current_version(stage_dir)
+    if version is None:
+        raise FileNotFoundError(f"{stage_dir}: no index here (run build_index / notebook 20_index)")
+    return read_json(Path(stage_dir) / version / META_FILE)
+
+
+def read_current(stage_dir: Path, mmap: bool = False) -> Snapshot:
+    """Load the CURRENT version and check that its parts agree with each other."""
+    import faiss
+    import numpy as np
+    import pandas as pd
+
+    stage_dir = Path(stage_dir)
+    version = current_version(stage_dir)
+    if version is None:
+        raise FileNotFoundError(f"{stage_dir}: no index here (run build_index / notebook 20_index)")
+    folder = stage_dir / version
+    try:
+        meta = read_json(folder / META_FILE)
+        index = faiss.read_index(str(folder / INDEX_FILE))
+        vectors = np.load(folder / VECTORS_FILE, mmap_mode="r" if mmap else None)
+        chunks = pd.read_parquet(folder / CHUNKS_FILE)
+    except (FileNotFoundError, RuntimeError) as exc:
+        raise IndexMismatch(f"{folder}: index version is incomplete or unreadable: {exc}") from exc
+    n = len(meta.get("chunk_ids", []))
+    sizes = {"index.faiss": index.ntotal, "embeddings.npy": len(vectors), "chunks.parquet": len(chunks),
+             "index.json chunk_ids": n}
+    if len(set(sizes.values())) != 1:
+        raise IndexMismatch(f"{folder}: parts disagree on the number of chunks: {sizes}")
+    if index.d != meta.get("dim") or vectors.shape[1] != meta.get("dim"):
+        raise IndexMismatch(f"{folder}: dimension mismatch: index {index.d}, vectors {vectors.shape[1]}, "
+                            f"manifest {meta.get('dim')}")
+    if list(chunks["chunk_id"]) != meta["chunk_ids"]:
+        raise IndexMismatch(f"{folder}: chunks.parquet and index.json list different chunk ids")
+    return Snapshot(index=index, vectors=vectors, chunks=chunks, meta=meta, version=version)

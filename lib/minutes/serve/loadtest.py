@@ -1,0 +1,117 @@
+"""Load test of a running service: N requests at concurrency C, latency percentiles, throughput.
+
+Worker threads with one keep-alive connection each (threads, not asyncio, so it runs the same in
+a Jupyter kernel, which already has an event loop). Latency is measured at the client, so it
+includes HTTP and queueing, which is what a user waits for.
+"""
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+
+
+@dataclass
+class LoadReport:
+    name: str
+    concurrency: int
+    records: list[dict[str, Any]] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def summary(self) -> dict[str, Any]:
+        lat = np.array([r["latency_ms"] for r in self.records]) if self.records else np.zeros(1)
+        errors = sum(1 for r in self.records if r["status"] != 200)
+        modes = sorted({r["mode"] for r in self.records if r.get("mode")})
+        return {
+            "test": self.name, "requests": len(self.records), "concurrency": self.concurrency,
+            "errors": errors, "mode": ",".join(modes),
+            "p50_ms": round(float(np.percentile(lat, 50)), 2), "p95_ms": round(float(np.percentile(lat, 95)), 2),
+            "p99_ms": round(float(np.percentile(lat, 99)), 2), "mean_ms": round(float(lat.mean()), 2),
+            "max_ms": round(float(lat.max()), 2),
+            "throughput_rps": round(len(self.records) / self.seconds, 2) if self.seconds else 0.0,
+            "seconds": round(self.seconds, 3),
+        }
+
+    def frame(self) -> Any:
+        import pandas as pd
+
+        return pd.DataFrame(self.records)
+
+
+def run_load(base_url: str, payloads: Sequence[dict[str, Any]], requests: int, concurrency: int,
+             path: str = "/ask", warmup: int = 0, timeout_s: float = 60.0, name: str = "ask",
+             progress: bool = True) -> LoadReport:
+    """POST `requests` JSON bodies (cycling through `payloads`) with `concurrency` workers."""
+    import httpx
+    from tqdm.auto import tqdm
+
+    if not payloads:
+        raise ValueError("run_load needs at least one payload")
+    if requests < 1 or concurrency < 1:
+        raise ValueError(f"requests and concurrency must be >= 1, got {requests}, {concurrency}")
+    url = base_url.rstrip("/") + path
+    with httpx.Client(timeout=timeout_s) as c:
+        for body in itertools.islice(itertools.cycle(payloads), warmup):
+            c.post(url, json=body)
+    todo = iter(enumerate(itertools.islice(itertools.cycle(payloads), requests)))
+    lock = threading.Lock()
+    report = LoadReport(name, concurrency)
+    bar = tqdm(total=requests, desc=f"load {name} c={concurrency}", disable=not progress)
+    t0 = time.perf_counter()
+
+    def worker() -> None:
+        with httpx.Client(timeout=timeout_s, limits=httpx.Limits(max_connections=1)) as client:
+            while True:
+                with lock:
+                    item = next(todo, None)
+                if item is None:
+                    return
+                i, body = item
+                start = time.perf_counter()
+                rec: dict[str, Any] = {"i": i, "t_s": round(start - t0, 4)}
+                try:
+                    resp = client.post(url, json=body)
+                    rec["status"] = resp.status_code
+                    if resp.status_code == 200:
+                        rec["mode"] = resp.json().get("mode")
+                    else:
+                        rec["error"] = resp.text[:200]
+                except httpx.HTTPError as exc:
+                    rec["status"], rec["error"] = 0, f"{type(exc).__name__}: {exc}"[:200]
+                rec["latency_ms"] = round((time.perf_counter() - start) * 1000, 3)
+                with lock:
+                    report.records.append(rec)
+                    bar.update(1)
+
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(concurrency)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    report.seconds = time.perf_counter() - t0
+    bar.close()
+    report.records.sort(key=lambda r: r["i"])
+    return report
+
+
+def plot(reports: Sequence[LoadReport]) -> Any:
+    """Latency distribution and latency over time, one colour per load test."""
+    import matplotlib.pyplot as plt
+
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4))
+    for rep in reports:
+        df = rep.frame()
+        s = rep.summary()
+        label = f"{rep.name} (c={rep.concurrency}, p95 {s['p95_ms']:.0f} ms, {s['throughput_rps']:.0f} req/s)"
+        ax1.hist(df["latency_ms"], bins=40, alpha=0.6, label=label)
+        ax2.plot(df["t_s"], df["latency_ms"], ".", ms=3, alpha=0.6, label=rep.name)
+    ax1.set(xlabel="latency (ms)", ylabel="requests", title="latency distribution", xscale="log")
+    ax2.set(xlabel="time since start (s)", ylabel="latency (ms)", title="latency over the run", yscale="log")
+    ax1.legend(fontsize=8)
+    ax2.legend(fontsize=8)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,77 @@
+"""Request and response bodies of the HTTP API (they are also its OpenAPI documentation)."""
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class AskRequest(BaseModel):
+    question: str = Field(..., description="a question in plain language", examples=["What did they decide about the remote control?"])
+    meeting_id: str | None = Field(None, description="restrict retrieval to one meeting")
+    k: int | None = Field(None, description="passages to retrieve (1..serve.max_k)")
+    mode: Literal["auto", "extractive", "generative"] = Field(
+        "auto", description="auto: generative when a model holds the alias, else extractive")
+
+
+class Source(BaseModel):
+    meeting_id: str
+    chunk_id: str
+    speaker: str
+    start: float
+    end: float
+    text: str
+    score: float
+
+
+class AskResponse(BaseModel):
+    answer: str
+    mode: Literal["extractive", "generative"]
+    sources: list[Source]
+    model_version: str | None
+    latency_ms: float
+
+
+class MinutesRequest(BaseModel):
+    meeting_id: str
+    format: Literal["json", "markdown"] = "json"
+
+
+class Citation(BaseModel):
+    idx: int
+    speaker: str
+    start: float
+    end: float
+    text: str
+
+
+class MinutesItem(BaseModel):
+    text: str
+    owner: str | None = None
+    cites: list[Citation]
+
+
+class MinutesResponse(BaseModel):
+    meeting_id: str
+    summary: list[MinutesItem]
+    decisions: list[MinutesItem]
+    action_items: list[MinutesItem]
+    markdown: str
+
+
+class MeetingInfo(BaseModel):
+    meeting_id: str
+    domain: str
+    split: str
+    n_utterances: int
+    duration_s: float
+    speakers: list[str]
+    source: str
+
+
+class IngestResponse(BaseModel):
+    meeting_id: str
+    utterances: int
+    chunks: int
+    index_chunks: int
+    seconds: float

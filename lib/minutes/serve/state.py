@@ -1,0 +1,74 @@
+"""Everything one service process holds: parameters, corpus, live index, model, metrics, locks."""
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from minutes.config import Params
+from minutes.serve.corpus import Corpus
+from minutes.serve.metrics import Metrics
+from minutes.serve.model_watch import Loaded, ModelWatcher
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ServiceState:
+    params: Params
+    corpus: Corpus
+    retriever: Any
+    watcher: ModelWatcher
+    metrics: Metrics
+    ingest_lock: threading.Lock = field(default_factory=threading.Lock)
+    asr_lock: threading.Lock = field(default_factory=threading.Lock)
+    generate_lock: threading.Lock = field(default_factory=threading.Lock)
+    minutes_cache: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @functools.cache
+    def tokenizer(self) -> Any:
+        """The embedding model's tokenizer, which chunking counts tokens with."""
+        from minutes.data.chunking import load_tokenizer
+
+        return load_tokenizer(self.params.index.embedding_model)
+
+    def index_size(self) -> int:
+        return len(self.retriever)
+
+    def refresh_gauges(self) -> None:
+        self.metrics.index_chunks.set(self.index_size())
+        self.metrics.index_meetings.set(len(self.corpus))
+
+    def on_model_change(self, loaded: Loaded) -> None:
+        alias = self.params.serve.model_alias
+        self.metrics.model_version.labels(alias).set(float(loaded.version) if (loaded.version or "").isdigit() else 0)
+        self.minutes_cache.clear()
+
+    __hash__ = object.__hash__  # functools.cache on a method needs a hashable self
+
+
+def build_state(params: Params, metrics: Metrics | None = None, watch: bool = True) -> ServiceState:
+    """Load the corpus and the live index, re-add meetings ingested before a restart that the
+    index lost (e.g. notebook 20 rebuilt it), and read the model alias once."""
+    from minutes.index.retriever import Retriever
+
+    corpus = Corpus.load(params.stage_dir("etl"), params.stage_dir("serve") / "ingested")
+    retriever = Retriever.open(params)
+    metrics = metrics or Metrics()
+    state = ServiceState(params, corpus, retriever, ModelWatcher(params), metrics)
+    state.watcher._on_change = state.on_model_change
+    indexed = {m["meeting_id"] for m in retriever.meetings()}
+    for mid in corpus.ingested_ids():
+        if mid not in indexed:
+            from minutes.data.chunking import chunk_meeting
+
+            log.info("re-adding ingested meeting %s to the index", mid)
+            retriever.add_chunks(chunk_meeting(corpus.utterances(mid), state.tokenizer(), params.data.chunks))
+    state.on_model_change(state.watcher.current)
+    if watch:
+        state.watcher.refresh()
+    state.refresh_gauges()
+    return state
+
