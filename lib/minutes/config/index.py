@@ -46,6 +46,10 @@ class IndexParams(Section):
     budget_ks: list[int] = [1, 2, 3, 4, 5, 6, 8, 10, 15, 20]
     #: Evaluate the int8 ONNX embedder against torch on the same queries (notebook 20).
     compare_onnx: bool = True
+    #: Chunks timed per backend for the throughput figure (the same texts for torch and int8).
+    onnx_speed_sample: int = Field(64, ge=1)
+    #: MLflow experiment of the 20_index runs.
+    mlflow_experiment: str = "index"
 
     @model_validator(mode="after")
     def _check(self) -> "IndexParams":

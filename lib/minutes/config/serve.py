@@ -16,6 +16,9 @@ class LoadTestParams(Section):
     generative_requests: int = Field(20, ge=0)
     generative_concurrency: int = Field(2, ge=1)
     timeout_s: float = Field(60.0, gt=0)
+    #: Targets for /ask in extractive mode (the issue's figures for a 2-core machine).
+    target_p95_ms: float = Field(50.0, gt=0)
+    target_rps: float = Field(50.0, gt=0)
 
 
 class ServeParams(Section):
@@ -37,4 +40,6 @@ class ServeParams(Section):
     #: chameleon: one container per registry alias, published on these host ports.
     deployments: dict[str, int] = {"production": 8800, "staging": 8810}
     image: str = "minutes-api:latest"
+    #: MLflow experiment of the 50_deploy runs (smoke and load-test figures, plot).
+    mlflow_experiment: str = "deploy"
     loadtest: LoadTestParams = LoadTestParams()

@@ -88,3 +88,39 @@ def key_figures(products: dict[str, Any], stage_dir: Any) -> dict[str, Any]:
         figures["asr_rtf"] = data["overall"].get("rtf")
         figures["asr_audio_s"] = data["overall"].get("audio_s")
     return figures
+
+
+def transcript_table(stage_dir: Any, limit: int = 12) -> Any:
+    """The first segments of each ASR transcript (transcripts/*.json): who, when, what."""
+    import json
+
+    import pandas as pd
+
+    from minutes import schema
+
+    rows = []
+    for f in sorted((stage_dir / schema.TRANSCRIPTS).glob("*.json")):
+        data = json.loads(f.read_text(encoding="utf-8"))
+        for s in data["segments"][:limit]:
+            rows.append({"meeting_id": data.get("meeting_id", f.stem), "speaker": s.get("speaker", ""),
+                         "start": s["start"], "end": s["end"], "text": s["text"]})
+    return pd.DataFrame(rows, columns=["meeting_id", "speaker", "start", "end", "text"])
+
+
+def plot_asr_timeline(utterances: list[dict[str, Any]], meeting_id: str | None = None) -> Any:
+    """Who speaks when in one transcribed meeting (a bar per ASR utterance, a row per speaker)."""
+    import matplotlib.pyplot as plt
+
+    asr = [u for u in utterances if u["source"] == "asr" and (meeting_id is None or u["meeting_id"] == meeting_id)]
+    if asr and meeting_id is None:
+        meeting_id = asr[0]["meeting_id"]
+        asr = [u for u in asr if u["meeting_id"] == meeting_id]
+    fig, ax = plt.subplots(figsize=(12, 2.2 + 0.3 * len({u["speaker"] for u in asr})))
+    speakers = sorted({u["speaker"] for u in asr})
+    for row, spk in enumerate(speakers):
+        spans = [(u["start"], max(0.05, u["end"] - u["start"])) for u in asr if u["speaker"] == spk]
+        ax.broken_barh(spans, (row - 0.35, 0.7), color=f"C{row % 10}")
+    ax.set_yticks(range(len(speakers)), speakers)
+    ax.set(title=f"ASR segments of {meeting_id or '(no transcribed meeting)'}", xlabel="seconds")
+    fig.tight_layout()
+    return fig

@@ -230,7 +230,22 @@ def save_metrics(prep: Prepared, results: Results, scores: "pd.DataFrame", decis
             {"part": p, "figure": f, **{k: v for k, v in row.items()}}
             for (p, f), row in quality.iterrows()],
     }
-    return write_json(prep.dir / METRICS, payload)
+    return write_json(prep.dir / METRICS, _finite(payload))
+
+
+def _finite(obj: Any) -> Any:
+    """JSON-safe copy: NaN/inf become null (strict JSON readers reject them), numpy becomes Python."""
+    import math
+
+    if isinstance(obj, Mapping):
+        return {str(k): _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    if hasattr(obj, "item") and not isinstance(obj, (str, bytes)):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
 
 
 def log_mlflow(params: Params, prep: Prepared, results: Results, figs: Mapping[str, Any],

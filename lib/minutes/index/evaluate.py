@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 from minutes import schema
 from minutes.index import metrics
 from minutes.index.retriever import METHODS, Retriever
-from minutes.io import read_jsonl, write_json
+from minutes.io import atomic_path, read_jsonl, write_json
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -67,6 +67,11 @@ def relevant_counts(chunks: "pd.DataFrame", queries: Sequence[dict[str, Any]]) -
     return out
 
 
+def all_ks(params: "Params") -> list[int]:
+    """Every k the evaluation scores: the table's ks plus the budget curve's."""
+    return sorted(set(params.index.eval_ks) | set(params.index.budget_ks))
+
+
 def evaluate(retriever: Retriever, queries: Sequence[dict[str, Any]], weights: dict[str, list[float]],
              ks: Sequence[int], methods: Sequence[str] = METHODS, settings: Sequence[str] = SETTINGS,
              progress: bool = True, label: str = "") -> "pd.DataFrame":
@@ -99,6 +104,16 @@ def summary(per_query: "pd.DataFrame", ks: Sequence[int], by: Sequence[str] = ("
     cols += ["mrr", "ndcg@10", f"span_touch@{max(ks)}", "meeting@1"]
     out = per_query.groupby(list(by))[cols].mean()
     out.insert(0, "queries", per_query.groupby(list(by)).size())
+    return out.round(4)
+
+
+def by_domain(per_query: "pd.DataFrame", k: int = 10,
+              cols: Sequence[str] = ("hit@{k}", "recall@{k}", "mrr", "ndcg@10")) -> "pd.DataFrame":
+    """Per domain, setting and method: the headline metrics at `k` (QMSum's three domains differ
+    a lot: committee transcripts are long and formal, product meetings short and chatty)."""
+    names = [c.format(k=k) for c in cols]
+    out = per_query.groupby(["domain", "setting", "method"])[names].mean()
+    out.insert(0, "queries", per_query.groupby(["domain", "setting", "method"]).size())
     return out.round(4)
 
 
@@ -140,7 +155,8 @@ def headline(per_query: "pd.DataFrame", k: int = 10) -> dict[str, float]:
     """Flat figures for ctx.record / MLflow: e.g. dense_within_recall@10."""
     out: dict[str, float] = {}
     for (method, setting), g in per_query.groupby(["method", "setting"]):
-        for col in (f"hit@{k}", f"recall@{k}", f"budget@{k}", "mrr", "ndcg@10", "meeting@1"):
+        for col in (f"hit@{k}", f"recall@{k}", f"span_touch@{k}", f"budget@{k}", "mrr", "ndcg@10",
+                    "meeting@1"):
             if setting == "within" and col == "meeting@1":
                 continue
             out[f"{method}_{setting}_{col}"] = round(float(g[col].mean()), 4)
@@ -169,6 +185,54 @@ def plot_budget(curve: "pd.DataFrame", ax: Any = None) -> Any:
     return ax
 
 
+def locator_figures(locator: "pd.DataFrame") -> dict[str, float]:
+    """Flat figures from `locator_comparison` (NaN/None dropped): e.g. dense_within_k_to_beat_locator."""
+    import math
+
+    out: dict[str, float] = {}
+    names = {"k_to_beat_locator_recall": "k_to_beat_locator", "budget_at_that_k": "budget_to_beat_locator",
+             "span_touch_at_that_k": "span_touch_to_beat_locator",
+             "recall_at_locator_budget": "recall_at_locator_budget"}
+    for method, row in locator.iterrows():
+        for col, name in names.items():
+            v = row.get(col)
+            if v is not None and not (isinstance(v, float) and math.isnan(v)):
+                out[f"{method}_within_{name}"] = float(v)
+    return out
+
+
+def results(params: "Params", per_query: "pd.DataFrame", curve: "pd.DataFrame", locator: "pd.DataFrame",
+            index_manifest: dict[str, Any], onnx: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Everything retrieval_metrics.json holds: `headline` (flat figures that notebook 40 reads),
+    the tables behind them, what index was evaluated, and the int8 comparison when it ran."""
+    ks = all_ks(params)
+    head = {**headline(per_query, 10 if 10 in ks else max(ks)), **locator_figures(locator)}
+    if onnx:
+        head.update(onnx["figures"])
+    tables = {
+        "summary": summary(per_query, params.index.eval_ks).reset_index().to_dict("records"),
+        "by_domain": by_domain(per_query, 10 if 10 in ks else max(ks)).reset_index().to_dict("records"),
+        "budget_curve": curve.round(4).to_dict("records"),
+        "locator_comparison": locator.reset_index().to_dict("records"),
+    }
+    keys = ("version", "kind", "knobs", "embedding_model", "backend", "dim", "max_seq_length",
+            "model_fingerprint", "metric", "n_chunks", "n_meetings", "data_hash")
+    return {"split": params.index.eval_split, "query_kind": "specific",
+            "n_queries": int(per_query["query_id"].nunique()), "ks": ks,
+            "budget_unit": "words of the meeting's transcript", "qmsum_locator": QMSUM_LOCATOR,
+            "headline": head, **tables,
+            "index": {k: index_manifest.get(k) for k in keys},
+            "onnx_int8": {k: v for k, v in (onnx or {}).items() if k in ("figures", "speed", "cosine")} or None}
+
+
+def save_plot(params: "Params", figure: Any, name: str = "recall_vs_budget.png") -> Path:
+    """Save a matplotlib figure into the index stage folder (atomically); returns the path."""
+    path = params.stage_dir("index") / name
+    with atomic_path(path) as tmp:
+        figure.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
+    return path
+
+
 def save(params: "Params", result: dict[str, Any]) -> Path:
     """Write retrieval_metrics.json into the index stage dir (notebook 40 reads it)."""
     return write_json(params.stage_dir("index") / METRICS_FILE, result)
@@ -176,13 +240,17 @@ def save(params: "Params", result: dict[str, Any]) -> Path:
 
 def log_mlflow(params: "Params", figures: dict[str, float], artifacts: Sequence[Path] = (),
                run_name: str = "20_index") -> str:
-    """Log parameters, figures and artifacts to the profile's tracking server; returns the run id."""
+    """Log parameters, figures and artifacts as a run of the `index.mlflow_experiment`
+    experiment on the profile's tracking server; returns the run id."""
     import mlflow
 
-    from minutes.platform.mlflow_server import ensure_experiment
+    from minutes.platform.mlflow_server import ensure_server
 
-    exp = ensure_experiment(params)
-    with mlflow.start_run(experiment_id=exp, run_name=run_name) as run:
+    mlflow.set_tracking_uri(ensure_server(params))
+    name = params.index.mlflow_experiment
+    exp = mlflow.get_experiment_by_name(name)
+    exp_id = exp.experiment_id if exp is not None else mlflow.create_experiment(name)
+    with mlflow.start_run(experiment_id=exp_id, run_name=run_name) as run:
         mlflow.set_tag("stage", "index")
         mlflow.log_params({f"index.{k}": v for k, v in params.index.model_dump(mode="json").items()
                            if not isinstance(v, (list, dict))})

@@ -163,6 +163,10 @@ class Retriever:
         """The indexed chunk table (row i = FAISS id i)."""
         return self._view.chunks
 
+    def vectors(self) -> "np.ndarray":
+        """The stored chunk vectors (row i = chunk i), unit length."""
+        return self._view.snap.vectors
+
     def meetings(self) -> list[dict[str, Any]]:
         """One row per indexed meeting: id, domain, split, chunks, utterances, speakers, duration."""
         df = self._view.chunks

@@ -73,9 +73,9 @@ def syntax_check(playbook: str, params: Any | None = None) -> dict[str, Any]:
         proc = subprocess.run([str(Path(sys.executable).parent / "ansible-playbook"), "--syntax-check",
                                "-i", "localhost,", str(ANSIBLE_DIR / playbook)],
                               capture_output=True, text=True, env=env, timeout=120)
-    return {"playbook": playbook, "ok": proc.returncode == 0,
-            "detail": (proc.stderr or proc.stdout).strip().splitlines()[-1:] and
-            (proc.stderr or proc.stdout).strip()[-500:] if proc.returncode else "syntax ok"}
+    ok = proc.returncode == 0
+    return {"playbook": playbook, "ok": ok,
+            "detail": "syntax ok" if ok else (proc.stderr or proc.stdout).strip()[-800:]}
 
 
 def run_local(params: Any, overrides: Iterable[str] = ()) -> list[PlaybookResult]:
@@ -98,3 +98,8 @@ def results_table(results: list[PlaybookResult]) -> list[dict[str, Any]]:
     """One row per playbook and host: status, seconds and the task counts."""
     return [{"playbook": r.playbook, "status": r.status, "seconds": r.seconds, **row}
             for r in results for row in r.host_table()]
+
+
+def as_list(overrides: Iterable[str] | str) -> list[str]:
+    """The notebook's `overrides` parameter (a list, or one space-separated string) as a list."""
+    return [o for o in overrides.split() if o] if isinstance(overrides, str) else list(overrides)

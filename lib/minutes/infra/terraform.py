@@ -135,3 +135,83 @@ def state_resources(params: Any) -> list[str]:
     except (FileNotFoundError, ValueError):
         return []
     return [f"{r['type']}.{r['name']}" for r in state.get("resources", []) if r.get("mode") == "managed"]
+
+
+#: Where provider mirrors may be installed on offline machines (terraform init -plugin-dir).
+PLUGIN_DIRS = ("/opt/tf-plugins",)
+PROVIDER = "registry.terraform.io/terraform-provider-openstack/openstack"
+
+
+def _unquote(key: str) -> str:
+    return key.strip('"')
+
+
+def parse_config(params: Any) -> dict[str, Any]:
+    """HCL parse of the *.tf files: resources, data sources, variables (with/without default)."""
+    import hcl2
+
+    out: dict[str, Any] = {"resources": [], "data": [], "variables": {}, "outputs": [], "files": []}
+    for tf in sorted(source_dir(params).glob("*.tf")):
+        with tf.open(encoding="utf-8") as fh:
+            doc = hcl2.load(fh)
+        out["files"].append(tf.name)
+        for block in doc.get("resource", []):
+            for rtype, body in block.items():
+                out["resources"] += [f"{_unquote(rtype)}.{_unquote(n)}" for n in body]
+        for block in doc.get("data", []):
+            for rtype, body in block.items():
+                out["data"] += [f"{_unquote(rtype)}.{_unquote(n)}" for n in body]
+        for block in doc.get("variable", []):
+            for name, body in block.items():
+                out["variables"][_unquote(name)] = {"required": "default" not in body}
+        for block in doc.get("output", []):
+            out["outputs"] += [_unquote(n) for n in block]
+    return out
+
+
+def provider_mirror() -> Path | None:
+    """A local mirror holding the OpenStack provider, if this machine has one."""
+    for d in PLUGIN_DIRS:
+        if (Path(d) / PROVIDER).is_dir():
+            return Path(d)
+    return None
+
+
+def check_config(params: Any, variables: dict[str, Any]) -> dict[str, Any]:
+    """Offline checks of tf/kvm: HCL parse, variables vs. what we pass, fmt -check, validate.
+
+    `terraform validate` needs the provider; it runs only when a local mirror holds it.
+    """
+    import tempfile
+
+    parsed = parse_config(params)
+    declared = parsed["variables"]
+    out: dict[str, Any] = {
+        "files": parsed["files"], "resources": parsed["resources"], "outputs": parsed["outputs"],
+        "missing_variables": sorted(v for v, d in declared.items() if d["required"] and v not in variables),
+        "unknown_variables": sorted(v for v in variables if v not in declared),
+    }
+    binary = shutil.which(params.infra.terraform.binary)
+    if not binary:
+        out["fmt"] = out["validate"] = f"skipped: {params.infra.terraform.binary} is not installed"
+        return out
+    fmt = subprocess.run([binary, "fmt", "-check", "-diff", "-recursive", str(source_dir(params))],
+                         capture_output=True, text=True, timeout=60)
+    out["fmt"] = "ok" if fmt.returncode == 0 else f"needs formatting:\n{fmt.stdout[-2000:]}"
+    mirror = provider_mirror()
+    if mirror is None:
+        out["validate"] = (f"skipped: no local mirror of {PROVIDER} in {', '.join(PLUGIN_DIRS)} "
+                           "(terraform init cannot download providers offline)")
+        return out
+    with tempfile.TemporaryDirectory(prefix="minutes-tf-") as tmp:
+        for tf in source_dir(params).glob("*.tf"):
+            shutil.copy2(tf, Path(tmp) / tf.name)
+        init = subprocess.run([binary, f"-chdir={tmp}", "init", "-backend=false", "-input=false", "-no-color",
+                               f"-plugin-dir={mirror}"], capture_output=True, text=True, timeout=300)
+        if init.returncode != 0:
+            out["validate"] = f"init failed: {init.stderr[-1000:]}"
+            return out
+        val = subprocess.run([binary, f"-chdir={tmp}", "validate", "-no-color"], capture_output=True, text=True,
+                             timeout=120)
+        out["validate"] = "ok" if val.returncode == 0 else f"failed: {(val.stderr or val.stdout)[-1500:]}"
+    return out

@@ -11,6 +11,7 @@ import os
 import secrets
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,39 @@ def extravars(params: Params, overrides: list[str], mode: str) -> dict[str, Any]
         "ingest_token_env": s.ingest_token_env, "service_deployments": dict(s.deployments),
         "service_image": s.image, "work_src": str(params.work_dir),
     }
+
+
+@dataclass
+class Deployment:
+    """What a deploy made: one base URL per deployment name, and the playbook's result."""
+
+    mode: str
+    urls: dict[str, str]
+    result: Any
+    token_generated: bool = False
+
+    def table(self) -> list[dict[str, Any]]:
+        """One row per deployment (name, URL, alias) for a DataFrame."""
+        return [{"deployment": name, "url": url, "mode": self.mode,
+                 "playbook": getattr(self.result, "status", "?"), "seconds": getattr(self.result, "seconds", 0.0)}
+                for name, url in self.urls.items()]
+
+
+def deploy(params: Params, overrides: list[str] | tuple[str, ...] = ()) -> Deployment:
+    """Deploy for the profile: localhost processes in plan mode (local/ci), containers on the
+    KVM node in apply mode (chameleon), one per alias in `serve.deployments`."""
+    made = ensure_ingest_token(params)
+    if params.infra.mode != "apply":
+        result = deploy_local(params, overrides)
+        return Deployment("local", {params.serve.model_alias: service_url(params)}, result, made)
+    from minutes.infra.configure import remote_inventory
+
+    inventory = remote_inventory(params)
+    kvm_hosts = inventory["all"]["children"]["kvm"]["hosts"]
+    address = next(iter(kvm_hosts.values()))["ansible_host"]
+    result = deploy_compose(params, inventory, hosts="kvm", ssh_key=None)
+    urls = {alias: f"http://{address}:{port}" for alias, port in params.serve.deployments.items()}
+    return Deployment("compose", urls, result, made)
 
 
 def deploy_local(params: Params, overrides: list[str] | tuple[str, ...] = ()) -> Any:
@@ -88,3 +122,39 @@ def render_template(name: str, params: Params) -> str:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(ROLE_DIR / "templates"), undefined=jinja2.StrictUndefined,
                              keep_trailing_newline=True)
     return env.get_template(name).render(**variables)
+
+
+def inputs(params: Params) -> list[dict[str, Any]]:
+    """What the service will load, checked before deploying (a clear error when ETL/index are missing)."""
+    from minutes import schema
+    from minutes.index import store
+    from minutes.platform import mlflow_server
+
+    utts = params.stage_dir("etl") / schema.UTTERANCES
+    if not utts.is_file():
+        raise FileNotFoundError(f"{utts}: no utterances; run notebook 10_etl first")
+    index_dir = params.stage_dir("index")
+    try:
+        version = store.current_version(index_dir)
+    except (FileNotFoundError, OSError):
+        version = None
+    if not version:
+        raise FileNotFoundError(f"{index_dir}: no index; run notebook 20_index first")
+    with utts.open("rb") as fh:
+        n_utts = sum(1 for _ in fh)
+    rows = [{"input": "utterances", "where": str(utts), "state": f"{n_utts} utterances"},
+            {"input": "index", "where": str(index_dir), "state": f"version {version}"}]
+    uri = mlflow_server.tracking_uri(params)
+    alias = params.serve.model_alias
+    if params.mlflow.tracking_uri or mlflow_server.local_service(params).healthy():
+        from minutes.serve.model_watch import registry_version
+
+        try:
+            held = registry_version(params)
+            state = f"version {held}" if held else "no version holds it: extractive answers"
+        except Exception as exc:  # an unreachable registry is reported, the deploy still goes on
+            state = f"registry not readable ({type(exc).__name__})"
+    else:
+        state = "MLflow not running yet: the playbook starts it, the service reads the alias"
+    rows.append({"input": f"model {params.train.registered_model}@{alias}", "where": uri, "state": state})
+    return rows

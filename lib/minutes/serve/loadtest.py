@@ -115,3 +115,40 @@ def plot(reports: Sequence[LoadReport]) -> Any:
     ax2.legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def run_suite(params: Any, base_url: str, payloads: Sequence[dict[str, Any]], generative: bool,
+              progress: bool = True) -> list[LoadReport]:
+    """The load tests of notebook 50 and `bench serve`: /ask forced extractive at
+    `serve.loadtest.concurrency`, then (when a model holds the alias) forced generative."""
+    lt = params.serve.loadtest
+    reports = [run_load(base_url, [{**p, "mode": "extractive"} for p in payloads], lt.requests, lt.concurrency,
+                        warmup=lt.warmup, timeout_s=lt.timeout_s, name="ask extractive", progress=progress)]
+    if generative and lt.generative_requests > 0:
+        reports.append(run_load(base_url, [{**p, "mode": "generative"} for p in payloads], lt.generative_requests,
+                                lt.generative_concurrency, warmup=1, timeout_s=max(lt.timeout_s, 300.0),
+                                name="ask generative", progress=progress))
+    return reports
+
+
+def targets(params: Any, extractive: dict[str, Any]) -> list[dict[str, Any]]:
+    """The issue's targets for extractive /ask against what was measured."""
+    lt = params.serve.loadtest
+    return [
+        {"target": "p95 latency (ms)", "goal": f"<= {lt.target_p95_ms:g}", "measured": extractive["p95_ms"],
+         "met": extractive["p95_ms"] <= lt.target_p95_ms},
+        {"target": "throughput (req/s)", "goal": f">= {lt.target_rps:g}", "measured": extractive["throughput_rps"],
+         "met": extractive["throughput_rps"] >= lt.target_rps},
+        {"target": "errors", "goal": "0", "measured": extractive["errors"], "met": extractive["errors"] == 0},
+    ]
+
+
+def figures(reports: Sequence[LoadReport]) -> dict[str, float]:
+    """Flat figures for run.json / MLflow: <mode>_<p50_ms|p95_ms|p99_ms|throughput_rps|errors>."""
+    out: dict[str, float] = {}
+    for rep in reports:
+        s = rep.summary()
+        key = rep.name.replace("ask ", "ask_").replace(" ", "_")
+        for f in ("p50_ms", "p95_ms", "p99_ms", "throughput_rps", "errors", "requests", "concurrency"):
+            out[f"{key}_{f}"] = s[f]
+    return out

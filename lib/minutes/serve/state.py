@@ -67,6 +67,8 @@ def build_state(params: Params, metrics: Metrics | None = None, watch: bool = Tr
             log.info("re-adding ingested meeting %s to the index", mid)
             retriever.add_chunks(chunk_meeting(corpus.utterances(mid), state.tokenizer(), params.data.chunks))
     state.on_model_change(state.watcher.current)
+    # Load the query embedder now, so /readyz means ready and the first /ask is not seconds slow.
+    retriever.search("warm up", 1, method=params.serve.retrieval_method)
     if watch:
         state.watcher.refresh()
     state.refresh_gauges()

@@ -169,15 +169,20 @@ def group_chunks(chunks: Iterable[Mapping[str, Any]]) -> dict[str, list[Mapping[
     return dict(out)
 
 
-def subsample(pairs: list[Pair], n: int | None, seed: int) -> list[Pair]:
-    """A seeded sample of at most `n` pairs that keeps the minutes/answer mix."""
+def _is_minutes(item: Mapping[str, Any]) -> bool:
+    """A minutes pair (task) or a general query (kind): the two are the same thing."""
+    return item.get("task", "minutes" if item.get("kind") == "general" else "answer") == "minutes"
+
+
+def subsample(pairs: list[Any], n: int | None, seed: int) -> list[Any]:
+    """A seeded sample of at most `n` pairs (or queries) that keeps the minutes/answer mix."""
     import random
 
     if n is None or len(pairs) <= n:
         return list(pairs)
     rng = random.Random(seed)
-    minutes = [p for p in pairs if p["task"] == "minutes"]
-    answers = [p for p in pairs if p["task"] != "minutes"]
+    minutes = [p for p in pairs if _is_minutes(p)]
+    answers = [p for p in pairs if not _is_minutes(p)]
     n_min = min(len(minutes), max(1, round(n * len(minutes) / len(pairs)))) if minutes else 0
     picked = rng.sample(minutes, n_min) + rng.sample(answers, min(len(answers), n - n_min))
     rng.shuffle(picked)

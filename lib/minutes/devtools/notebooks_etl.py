@@ -1,0 +1,90 @@
+"""Generator of notebook 10_etl (ETL and speech-to-text). Regenerate with
+`python -m minutes.devtools.notebooks_etl`; never edit the .ipynb by hand."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from minutes import REPO_ROOT
+from minutes.devtools.nbwrite import write_notebook
+
+INTRO = ("Corpora in; cleaned, transcribed, validated, chunked and split data out. Every cell calls "
+         "`minutes.data` / `minutes.asr`; this notebook only drives them and shows the results.")
+
+CELLS: list[tuple[str, str]] = [
+    ("md", "## 1. Run the ETL stage\n\n"
+           "Reads the QMSum meetings named by `data.qmsum` (its own train/val folders, sliced round-robin over "
+           "the domains by `max_meetings_per_split`) and cleans the transcripts. Then the audio sources: on "
+           "local/ci a few meetings are rendered to speech with espeak-ng (`data.synth`: a distinct voice per "
+           "speaker, known turn times); a folder of your own recordings is added with "
+           "`-p overrides '[\"data.folder.path=/path/to/recordings\"]'` (any format ffmpeg reads, converted to "
+           "16 kHz mono; a `<name>.txt` beside a recording is its reference); on the chameleon profile the AMI "
+           "Mix-Headset audio and NXT annotations are downloaded (`data.ami`). All recordings are transcribed "
+           "with Whisper (`asr.*`: backend faster-whisper or openai-whisper, VAD, word timestamps, long audio in "
+           "`asr.chunk_seconds` windows), as Ray tasks when there are several. Everything is then chunked with "
+           "the embedding model's tokenizer and validated.\n\n"
+           "Runs on this machine's CPU; on chameleon the transcription tasks go to the Ray cluster "
+           "(`ray.address`) and the GPU. The stage is cached in `outputs/work/<profile>/etl/`: with unchanged "
+           "inputs, parameters and code this cell does no work (`cached: True`); `-p overrides '[\"force=true\"]'` "
+           "redoes it."),
+    ("code", "from minutes.data import etl, report\n\n"
+             "manifest = etl.run_etl(params)\n"
+             "{k: manifest[k] for k in ('counts', 'timings')} | {'cached': manifest.get('cached', False)}"),
+    ("md", "## 2. What came out\n\n"
+           "Products in the stage folder (other stages read these): `utterances.jsonl`, `queries.jsonl`, "
+           "`meetings.jsonl`, `splits.json`, `chunks.parquet`, `validation.json` and, when audio was "
+           "transcribed, `asr_wer.json`, `transcripts/` (one JSON of timed segments per recording) and `audio/`."),
+    ("code", "stage_dir = ctx.stage_dir('etl')\n"
+             "products = etl.load_products(stage_dir)\n"
+             "sorted(p.name for p in stage_dir.iterdir() if not p.name.startswith('.'))"),
+    ("md", "Counts per domain (Product = AMI, Academic = ICSI, Committee = parliamentary committees) and per "
+           "split. QMSum meetings keep QMSum's own split; synthesized and AMI recordings inherit the split of "
+           "the meeting they render; a user's own recordings go to `test`."),
+    ("code", "report.domain_table(products['validation'])"),
+    ("code", "import pandas as pd\n"
+             "pd.DataFrame(products['validation']['per_split']).T"),
+    ("md", "## 3. Cleaning and timing\n\n"
+           "Annotation tags (`{vocalsound}`, `{disfmarker}`, `{gap}` ...) are dropped by the rule documented in "
+           "`minutes.data.clean`; a turn left empty keeps its index (QMSum spans point at turn indices). QMSum "
+           "has no timestamps: `start`/`end` are estimated from word counts at `data.qmsum.words_per_minute` "
+           "and marked `timing: \"estimated\"`; transcribed meetings have real times."),
+    ("code", "utts = pd.DataFrame(products['utterances'])\n"
+             "utts.groupby(['source', 'timing']).size().rename('utterances').to_frame()"),
+    ("code", "utts.head(8)[['meeting_id', 'idx', 'speaker', 'start', 'end', 'text']]"),
+    ("md", "## 4. Chunks\n\n"
+           "Token windows of whole utterances (`data.chunks`: target, max, overlap, counted with the embedding "
+           "model's tokenizer); an utterance longer than a window is split. Each chunk keeps meeting, utterance "
+           "range, speakers, times, split and domain."),
+    ("code", "products['chunks'].head(5)[['chunk_id', 'utt_start', 'utt_end', 'speakers', 'start', 'end', 'n_tokens']]"),
+    ("code", "fig = report.plot_lengths(products['utterances'], products['chunks'], params.data.chunks.max_tokens)"),
+    ("md", "## 5. Validation\n\n"
+           "Schema, empty texts, duplicate ids, spans out of bounds, split disjointness. Bad input (unreadable "
+           "or corrupt audio, invalid JSON, non-UTF-8, spans outside the transcript) is listed with file and "
+           "reason; the batch went on without it (with `data.strict=true` the stage would have failed)."),
+    ("code", "report.checks_table(products['validation'])"),
+    ("code", "report.problems_table(products['validation'])"),
+    ("md", "## 6. Speech-to-text\n\n"
+           "The transcribed recordings: segments with times and the speaker (known from the synthesized turn "
+           "times or the AMI annotations), and who speaks when."),
+    ("code", "report.transcript_table(stage_dir, limit=8)"),
+    ("code", "fig = report.plot_asr_timeline(products['utterances'])"),
+    ("md", "Word error rate of Whisper (`asr.backend`, `asr.model`) against the reference text (what was "
+           "synthesized, or the AMI manual transcript), after Whisper's English normalization, per recording "
+           "and pooled over all of them; `rtf` is transcription time over audio time. The evaluation notebook "
+           "reads `asr_wer.json`. `python -m minutes.bench asr` compares both backends on the same audio."),
+    ("code", "report.asr_table(stage_dir)"),
+    ("md", "## 7. Key figures\n\nRecorded into the run's `run.json` and the runs index."),
+    ("code", "figures = report.key_figures(products, stage_dir)\n"
+             "ctx.record(**figures)\n"
+             "figures"),
+]
+
+
+def write_etl_notebooks(out_dir: Path | None = None) -> list[Path]:
+    """Write notebooks/10_etl.ipynb (returns the paths written)."""
+    out_dir = Path(out_dir or REPO_ROOT / "notebooks")
+    return [write_notebook(out_dir / "10_etl.ipynb", "10 · ETL and speech-to-text", INTRO, CELLS)]
+
+
+if __name__ == "__main__":
+    for p in write_etl_notebooks():
+        print(p)

@@ -1,0 +1,76 @@
+"""torch vs int8 ONNX embedder: throughput on the same chunks, and how much retrieval quality the
+int8 vectors keep (the same queries scored against an index built from int8 vectors)."""
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any, Sequence
+
+from minutes.index import faiss_index, store
+from minutes.index.embed import Embedder, embedder_for
+from minutes.index.evaluate import evaluate, summary
+from minutes.index.retriever import Retriever
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from minutes.config import Params
+
+
+def throughput(embedder: Embedder, texts: Sequence[str], batch_size: int) -> dict[str, float]:
+    """Chunks and word pieces per second over `texts` (after one warm-up batch)."""
+    embedder.encode(list(texts[:2]), batch_size=batch_size)
+    t0 = time.perf_counter()
+    embedder.encode(list(texts), batch_size=batch_size)
+    dt = time.perf_counter() - t0
+    return {"chunks_per_s": round(len(texts) / dt, 2), "seconds": round(dt, 3)}
+
+
+def int8_retriever(params: "Params", base: Retriever, embedder: Embedder, progress: bool = True) -> tuple[Retriever, "Any"]:
+    """An in-memory retriever over the same chunks with int8 vectors (nothing written to disk)."""
+    texts = list(base.chunks()["text"])
+    vectors = embedder.encode(texts, batch_size=params.index.batch_size, progress=progress)
+    index, knobs = faiss_index.build(vectors, base.manifest.get("kind", "flat"), params.index)
+    meta = {**base.manifest, "backend": "onnx-int8", "knobs": knobs}
+    snap = store.Snapshot(index=index, vectors=vectors, chunks=base.chunks(), meta=meta,
+                          version=f"{base.version}-int8")
+    return Retriever(params, snap, embedder), vectors
+
+
+def compare_backends(params: "Params", base: Retriever, queries: Sequence[dict[str, Any]],
+                     weights: dict[str, list[float]], ks: Sequence[int], progress: bool = True) -> dict[str, Any]:
+    """Speed (chunks/s on the same sample, and the ratio) and dense retrieval quality of int8
+    against torch. Returns figures, a table and the int8 per-query rows."""
+    import numpy as np
+    import pandas as pd
+
+    torch_emb = base.embedder if base.embedder.info.backend == "torch" else embedder_for(params, "torch")
+    t0 = time.perf_counter()
+    int8 = embedder_for(params, "onnx-int8")  # exports once, then cached under work_dir/cache/onnx
+    load_s = time.perf_counter() - t0
+    texts = list(base.chunks()["text"])
+    sample = texts[: params.index.onnx_speed_sample]
+    speed = {"torch": throughput(torch_emb, sample, params.index.batch_size),
+             "onnx-int8": throughput(int8, sample, params.index.batch_size)}
+    speed["ratio"] = round(speed["onnx-int8"]["chunks_per_s"] / speed["torch"]["chunks_per_s"], 2)
+    speed["sample_chunks"] = len(sample)
+    speed["onnx_load_or_export_s"] = round(load_s, 2)
+    r8, vectors = int8_retriever(params, base, int8, progress)
+    cosine = np.sum(vectors * np.asarray(base.vectors()), axis=1)  # both are unit vectors
+    per_query = evaluate(r8, queries, weights, ks, methods=["dense"], progress=progress, label="onnx-int8")
+    torch_rows = evaluate(base, queries, weights, ks, methods=["dense"], progress=False, label="torch")
+    both = pd.concat([torch_rows, per_query], ignore_index=True)
+    table = summary(both, [k for k in ks if k in params.index.eval_ks] or list(ks), by=("label", "setting"))
+    figures = {"onnx_speedup": speed["ratio"],
+               "torch_chunks_per_s": speed["torch"]["chunks_per_s"],
+               "onnx_int8_chunks_per_s": speed["onnx-int8"]["chunks_per_s"],
+               "onnx_int8_cosine_to_torch_mean": round(float(cosine.mean()), 4),
+               "onnx_int8_cosine_to_torch_min": round(float(cosine.min()), 4)}
+    k = 10 if 10 in ks else max(ks)
+    for setting in ("within", "corpus"):
+        t = torch_rows[torch_rows["setting"] == setting][f"recall@{k}"].mean()
+        q = per_query[per_query["setting"] == setting][f"recall@{k}"].mean()
+        figures[f"onnx_int8_{setting}_recall@{k}"] = round(float(q), 4)
+        figures[f"onnx_int8_{setting}_recall@{k}_retained"] = round(float(q / t), 4) if t > 0 else float("nan")
+    return {"figures": figures, "speed": speed,
+            "cosine": {"mean": figures["onnx_int8_cosine_to_torch_mean"], "min": figures["onnx_int8_cosine_to_torch_min"]},
+            "table": table, "per_query": per_query}

@@ -1,0 +1,80 @@
+"""Real transcription of a short espeak-ng clip with each backend and the packaged tiny.en weights."""
+import pytest
+
+from minutes.asr.audio import AudioError
+from minutes.asr.batch import transcribe_many
+from minutes.asr.transcribe import transcribe_file
+from minutes.asr.wer import wer_counts
+from minutes.config import load_params
+from minutes.config.asr import AsrParams
+
+from .conftest import SCRIPT
+
+REFERENCE = " ".join(text for _, text in SCRIPT)
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("asr-cache")
+
+
+@pytest.mark.parametrize("backend", ["faster-whisper", "openai-whisper"])
+def test_backend_transcribes_speech(speech, cache, backend):
+    wav, turns = speech
+    stats = {}
+    segs = transcribe_file(wav, AsrParams(backend=backend, vad=True), cache_dir=cache, stats=stats)
+    hyp = " ".join(s["text"] for s in segs)
+    assert wer_counts(REFERENCE, hyp)["wer"] <= 0.3, hyp
+    assert all(0 <= s["start"] < s["end"] <= turns[-1].end + 0.6 for s in segs)
+    assert stats["backend"] == backend and stats["audio_s"] == pytest.approx(turns[-1].end + 0.5, abs=0.05)
+    assert stats["rtf"] > 0
+
+
+@pytest.mark.parametrize("backend", ["faster-whisper", "openai-whisper"])
+def test_word_timestamps(speech, cache, backend):
+    wav, _ = speech
+    segs = transcribe_file(wav, AsrParams(backend=backend, word_timestamps=True, vad=False), cache_dir=cache)
+    words = [w for s in segs for w in s["words"]]
+    assert len(words) >= 20
+    assert all(s["start"] - 0.05 <= w["start"] <= w["end"] <= s["end"] + 0.05 for s in segs for w in s["words"])
+    assert all(a["start"] <= b["start"] for a, b in zip(words, words[1:]))
+    assert any("budget" in w["word"].lower() for w in words)
+
+
+def test_long_audio_in_windows_keeps_recording_times(speech, cache):
+    wav, turns = speech
+    segs = transcribe_file(wav, AsrParams(chunk_seconds=5, vad=False), cache_dir=cache)
+    assert max(s["start"] for s in segs) > 5  # later windows are shifted to recording time
+    assert all(a["start"] <= b["start"] for a, b in zip(segs, segs[1:]))
+    assert wer_counts(REFERENCE, " ".join(s["text"] for s in segs))["wer"] <= 0.45
+
+
+def test_batch_reports_bad_files_and_goes_on(tmp_path, speech, ci_overrides):
+    wav, _ = speech
+    bad = tmp_path / "broken.mp3"
+    bad.write_bytes(b"ID3 not really an mp3" * 20)
+    params = load_params("ci", ci_overrides)
+    out = transcribe_many([bad, wav], params, progress=False, use_ray=False)
+    assert "error" in out[0] and "broken.mp3" in out[0]["error"]
+    assert out[1]["segments"] and out[1]["stats"]["audio_s"] > 5
+    with pytest.raises(AudioError, match="broken.mp3"):
+        transcribe_file(bad, params)
+
+
+def test_many_files_run_as_ray_tasks(tmp_path, speech, ci_overrides):
+    from minutes.platform.ray_runtime import shutdown_ray
+
+    wav, _ = speech
+    bad = tmp_path / "empty.wav"
+    bad.write_bytes(b"")
+    params = load_params("ci", ci_overrides + ["asr.cpus_per_task=1"])
+    try:
+        out = transcribe_many([wav, bad, wav], params, progress=False)
+        import ray
+        assert ray.is_initialized()  # two or more files went to Ray (asr.ray_min_files)
+    finally:
+        shutdown_ray()
+    assert [("error" in o) for o in out] == [False, True, False]
+    assert out[0]["segments"] == out[2]["segments"]
+    assert "empty.wav" in out[1]["error"]

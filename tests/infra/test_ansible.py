@@ -1,0 +1,80 @@
+"""Playbooks: syntax of every one, real localhost runs through ansible-runner, failure reports."""
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+
+from minutes.infra import configure
+from minutes.infra.ansible import ANSIBLE_DIR, PlaybookFailed, localhost_inventory, resolve_playbook, run_playbook
+from tests.infra.conftest import SECRET
+
+PLAYBOOKS = sorted(p.name for p in ANSIBLE_DIR.glob("*.yml"))
+
+
+def test_localhost_inventory_shape() -> None:
+    inv = localhost_inventory(groups=["platform"], foo="bar")
+    host = inv["all"]["hosts"]["localhost"]
+    assert host["ansible_connection"] == "local" and host["foo"] == "bar"
+    assert inv["all"]["children"] == {"platform": {"hosts": {"localhost": {}}}}
+
+
+def test_missing_playbook_is_named() -> None:
+    with pytest.raises(FileNotFoundError, match="nope.yml does not exist"):
+        resolve_playbook("nope.yml")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("playbook", PLAYBOOKS)
+def test_syntax(playbook: str) -> None:
+    result = configure.syntax_check(playbook)
+    assert result["ok"], result["detail"]
+
+
+@pytest.mark.slow
+def test_preflight_really_runs_on_localhost(tmp_path: Path) -> None:
+    result = run_playbook("preflight.yml", localhost_inventory(), {"preflight_min_free_gb": 1},
+                          private_data_dir=tmp_path / "pdd")
+    assert result.ok and result.stats["ok"]["localhost"] >= 5
+    assert result.host_table()[0]["failed"] == 0
+
+
+@pytest.mark.slow
+def test_failure_names_task_and_host_and_hides_secrets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MINUTES_TEST_PASSWORD", SECRET)
+    book = tmp_path / "fail.yml"
+    book.write_text("- hosts: all\n  gather_facts: false\n  tasks:\n"
+                    "    - name: Doomed step\n      ansible.builtin.fail:\n"
+                    "        msg: \"broken {{ lookup('env', 'MINUTES_TEST_PASSWORD') }}\"\n")
+    with pytest.raises(PlaybookFailed) as err:
+        run_playbook(book, localhost_inventory(), private_data_dir=tmp_path / "pdd")
+    failure = err.value.result.failures[0]
+    assert failure["host"] == "localhost" and failure["task"] == "Doomed step"
+    assert SECRET not in str(err.value)
+    leaked = [p for p in (tmp_path / "pdd").rglob("*") if p.is_file() and SECRET in p.read_text(errors="ignore")]
+    assert not leaked
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_local_platform_starts_mlflow_on_loopback(params_factory) -> None:
+    overrides = [f"mlflow.port={_free_port()}"]
+    p = params_factory(*overrides)
+    from minutes.platform.local_services import status, stop_all
+
+    try:
+        results = configure.run_local(p, [f"work_dir={p.work_dir}", "infra.suffix=alice", *overrides])
+        assert [r.playbook for r in results] == ["preflight.yml", "platform.yml"]
+        assert all(r.ok for r in results)
+        assert status(p)["mlflow"]["healthy"]
+        again = configure.run_local(p, [f"work_dir={p.work_dir}", "infra.suffix=alice", *overrides])
+        assert again[1].stats.get("changed", {}).get("localhost", 0) == 0  # already up: nothing to start
+    finally:
+        stop_all(p)
+    assert not status(p)["mlflow"]["healthy"]
