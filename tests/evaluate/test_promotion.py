@@ -1,9 +1,6 @@
-"""Alias moves against a real MLflow server on a free loopback port, with a registered model
+"""Alias moves against a real MLflow server on a free loopback port (shared, see conftest), with a registered model
 whose versions are artifact-only (a text file): the registry does not care what the files are."""
 from __future__ import annotations
-
-import socket
-from pathlib import Path
 
 import pytest
 
@@ -11,40 +8,29 @@ from minutes.config import load_params
 from minutes.config.evaluate import GateParams
 from minutes.evaluate import promotion
 from minutes.evaluate.gates import decide
-from minutes.platform.mlflow_server import stop_server
 
 pytestmark = pytest.mark.slow
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def registry(tmp_path_factory: pytest.TempPathFactory):
-    """Params on a fresh server, and three registered versions of a tiny artifact-only model."""
+def registry(mlflow_overrides, tmp_path_factory: pytest.TempPathFactory):
+    """Params on the shared server, and three registered versions of a tiny artifact-only model."""
     import mlflow
 
     tmp = tmp_path_factory.mktemp("registry")
-    params = load_params("ci", [f"work_dir={tmp / 'work'}", f"runs_dir={tmp / 'runs'}",
-                                f"mlflow.port={_free_port()}", "train.registered_model=tiny-gen"])
+    params = load_params("ci", mlflow_overrides + ["train.registered_model=tiny-gen"])
     c = promotion.client(params)
-    try:
-        mlflow.set_tracking_uri(c.tracking_uri)
-        c.create_registered_model("tiny-gen")
-        exp = c.create_experiment("promotion-test")
-        for i in range(3):
-            run = c.create_run(exp)
-            weights = tmp / f"weights-{i}.txt"
-            weights.write_text(f"model {i}")
-            c.log_artifact(run.info.run_id, str(weights), "model")
-            c.set_terminated(run.info.run_id)
-            c.create_model_version("tiny-gen", f"{run.info.artifact_uri}/model", run_id=run.info.run_id)
-        yield params
-    finally:
-        stop_server(params)
+    mlflow.set_tracking_uri(c.tracking_uri)
+    c.create_registered_model("tiny-gen")
+    exp = c.create_experiment("promotion-test")
+    for i in range(3):
+        run = c.create_run(exp)
+        weights = tmp / f"weights-{i}.txt"
+        weights.write_text(f"model {i}")
+        c.log_artifact(run.info.run_id, str(weights), "model")
+        c.set_terminated(run.info.run_id)
+        c.create_model_version("tiny-gen", f"{run.info.artifact_uri}/model", run_id=run.info.run_id)
+    return params
 
 
 def test_versions_and_missing_alias(registry) -> None:
@@ -103,3 +89,23 @@ def test_gate_decision_moves_alias_only_on_pass(registry) -> None:
 def test_no_candidate_leaves_alias(registry) -> None:
     out = promotion.apply_decision(registry, decide(None, None, 10.0, GateParams()), "canary2")
     assert out == {"alias": "canary2", "passed": False, "moved": False, "previous": None, "version": None}
+
+
+def test_cli_promote_status_rollback(registry, capsys) -> None:
+    import json
+
+    common = ["--profile", "ci", "--set", f"work_dir={registry.work_dir}", "--set", f"runs_dir={registry.runs_dir}",
+              "--set", f"mlflow.port={registry.mlflow.port}", "--set", "train.registered_model=tiny-gen"]
+    promotion.promote(registry, "2", "staging")
+    assert promotion.main(["promote", "--alias", "prod-cli", "--from", "staging", *common]) == 0
+    assert json.loads(capsys.readouterr().out)["version"] == "2"
+    assert promotion.main(["promote", "--alias", "prod-cli", "--version", "3", *common]) == 0
+    capsys.readouterr()
+    assert promotion.main(["status", "--alias", "prod-cli", *common]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert status["latest"] == "3" and status["aliases"]["prod-cli"] == {"version": "3", "history": ["2"]}
+    assert promotion.main(["rollback", "--alias", "prod-cli", *common]) == 0
+    assert promotion.alias_version(registry, "prod-cli") == "2"
+    capsys.readouterr()
+    assert promotion.main(["rollback", "--alias", "prod-cli", *common]) == 2  # nothing earlier: a clear error
+    assert "nothing to roll back to" in capsys.readouterr().out

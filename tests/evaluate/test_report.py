@@ -99,3 +99,15 @@ def test_figures_and_json_safety(scores) -> None:
     assert figs["lora-v1.Academic.rougeLsum"] == pytest.approx(100.0)
     assert "extractive.general.rougeLsum" in figs
     assert stage._finite({"a": [math.nan, 1.5], "b": math.inf}) == {"a": [None, 1.5], "b": None}
+
+
+def test_gate_table_says_what_happened_to_the_alias() -> None:
+    failed = decide("2", 10.0, 18.0, GateParams())
+    table = report.gate_table(failed, {"alias": "staging", "moved": False, "version": "1"})
+    assert list(table.index) == ["beats_extractive", "verdict"]
+    assert "stays on v1" in table.loc["verdict", "detail"] and not table.loc["verdict", "passed"]
+    none = report.gate_table(decide(None, None, 18.0, GateParams()), {"alias": "staging", "moved": False})
+    assert "service answers extractively" in none.loc["verdict", "detail"]
+    moved = report.gate_table(decide("2", 30.0, 18.0, GateParams()), {"alias": "staging", "moved": True,
+                                                                      "version": "2"})
+    assert "moved to v2" in moved.loc["verdict", "detail"]

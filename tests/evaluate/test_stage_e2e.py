@@ -4,7 +4,6 @@ shipped ROUGE metric, gates, alias moves, the MLflow "evaluate" run, and the not
 under papermill. Nothing here depends on the other stages having run."""
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import pytest
@@ -13,17 +12,10 @@ from minutes import REPO_ROOT, schema
 from minutes.config import load_params
 from minutes.evaluate import promotion, stage
 from minutes.io import write_jsonl
-from minutes.platform.mlflow_server import stop_server
 from tests.generate.fixtures import chunks, queries, tiny_t5, utterances
 
 pytestmark = pytest.mark.slow
 MODEL = "evaltest-gen"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _write_etl(work: Path) -> None:
@@ -66,25 +58,20 @@ def _register_lora(params, base: Path, dest: Path, seed: int) -> str:
 
 
 @pytest.fixture(scope="module")
-def setup(tmp_path_factory: pytest.TempPathFactory):
+def setup(mlflow_overrides, tmp_path_factory: pytest.TempPathFactory):
     from minutes.index.build import build_index
 
     tmp = tmp_path_factory.mktemp("evaluate-e2e")
-    work = tmp / "work"
-    _write_etl(work)
     base = tiny_t5(tmp / "tiny-t5")
-    overrides = [f"work_dir={work}", f"runs_dir={tmp / 'runs'}", f"mlflow.port={_free_port()}",
-                 f"train.registered_model={MODEL}", f"train.base_model={base}", "train.max_target_tokens=12",
-                 "evaluate.max_queries=4", "evaluate.batch_size=4"]
+    overrides = mlflow_overrides + [f"train.registered_model={MODEL}", f"train.base_model={base}",
+                                    "train.max_target_tokens=12", "evaluate.max_queries=4", "evaluate.batch_size=4"]
     params = load_params("ci", overrides)
-    try:
-        build_index(params, progress=False)
-        v1 = _register_lora(params, base, tmp / "adapter-1", seed=1)
-        v2 = _register_lora(params, base, tmp / "adapter-2", seed=2)
-        promotion.promote(params, v1, "staging")
-        yield {"params": params, "overrides": overrides, "tmp": tmp, "versions": (v1, v2)}
-    finally:
-        stop_server(params)
+    _write_etl(params.work_dir)
+    build_index(params, progress=False)
+    v1 = _register_lora(params, base, tmp / "adapter-1", seed=1)
+    v2 = _register_lora(params, base, tmp / "adapter-2", seed=2)
+    promotion.promote(params, v1, "staging")
+    return {"params": params, "overrides": overrides, "tmp": tmp, "versions": (v1, v2)}
 
 
 def test_three_systems_gates_and_alias(setup) -> None:
@@ -145,7 +132,7 @@ def test_notebook_runs_under_papermill(setup) -> None:
     import papermill as pm
 
     out = setup["tmp"] / "40_evaluate.out.ipynb"
-    run_dir = setup["tmp"] / "runs" / "r1"
+    run_dir = setup["tmp"] / "run"
     pm.execute_notebook(str(REPO_ROOT / "notebooks" / "40_evaluate.ipynb"), str(out), kernel_name="python3",
                         parameters={"profile": "ci", "overrides": setup["overrides"], "run_dir": str(run_dir)},
                         cwd=str(REPO_ROOT), progress_bar=False)

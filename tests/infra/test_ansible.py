@@ -1,7 +1,6 @@
 """Playbooks: syntax of every one, real localhost runs through ansible-runner, failure reports."""
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import pytest
@@ -54,27 +53,3 @@ def test_failure_names_task_and_host_and_hides_secrets(tmp_path: Path, monkeypat
     assert SECRET not in str(err.value)
     leaked = [p for p in (tmp_path / "pdd").rglob("*") if p.is_file() and SECRET in p.read_text(errors="ignore")]
     assert not leaked
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.mark.slow
-def test_local_platform_starts_mlflow_on_loopback(params_factory) -> None:
-    overrides = [f"mlflow.port={_free_port()}"]
-    p = params_factory(*overrides)
-    from minutes.platform.local_services import status, stop_all
-
-    try:
-        results = configure.run_local(p, [f"work_dir={p.work_dir}", "infra.suffix=alice", *overrides])
-        assert [r.playbook for r in results] == ["preflight.yml", "platform.yml"]
-        assert all(r.ok for r in results)
-        assert status(p)["mlflow"]["healthy"]
-        again = configure.run_local(p, [f"work_dir={p.work_dir}", "infra.suffix=alice", *overrides])
-        assert again[1].stats.get("changed", {}).get("localhost", 0) == 0  # already up: nothing to start
-    finally:
-        stop_all(p)
-    assert not status(p)["mlflow"]["healthy"]

@@ -171,3 +171,54 @@ def test_plan_matches_apply_requests(apply_params, params, fake_chi) -> None:
     assert [g["name"] for g in plan["security_groups"]] == server["security_groups"]
     assert plan["lease"]["reservations"][0]["resource_type"] == "flavor:instance"
     assert requests.reserved_flavor_name("r1") == "reservation:r1"
+
+
+def test_detached_floating_ip_is_reattached_not_reallocated(apply_params, fake_chi) -> None:
+    first, _ = kvm.apply(apply_params)
+    cloud = fake_chi["KVM@TACC"]
+    (fip,) = cloud.fips.values()
+    fip["port_id"] = None
+    server = cloud.servers[first["server_id"]]
+    server.addresses["sharednet1"] = [a for a in server.addresses["sharednet1"] if a["OS-EXT-IPS:type"] != "floating"]
+    second, actions = kvm.apply(apply_params)
+    assert len(_calls(cloud, "create_floatingip")) == 1 and len(_calls(cloud, "update_floatingip")) == 2
+    assert second["floating_ip"] == first["floating_ip"]
+    assert ("floating ip", "attached") in {(a["resource"], a["action"]) for a in actions.rows}
+
+
+def test_server_stuck_building_times_out(apply_params, fake_chi) -> None:
+    fake_chi["CHI@UC"].server_script = ["BUILD"] * 100_000
+    with pytest.raises(WaitTimeout, match="waiting for server"):
+        gpu.apply(apply_params)
+
+
+def test_wait_for_ssh_real_socket_and_timeout() -> None:
+    import socket
+
+    from minutes.infra.provision import Waiter, wait_for_ssh
+
+    with socket.socket() as srv:
+        srv.bind(("127.0.0.1", 0))
+        srv.listen(1)
+        port = srv.getsockname()[1]
+        wait_for_ssh("127.0.0.1", Waiter(timeout_s=5, poll_s=0.01), port=port)
+    ticks = iter(range(1000))
+    with pytest.raises(WaitTimeout, match="SSH on 127.0.0.1"):
+        wait_for_ssh("127.0.0.1", Waiter(timeout_s=3, poll_s=1, sleep=lambda s: None, clock=lambda: next(ticks)),
+                     port=port)  # closed now
+
+
+def test_configure_apply_runs_every_playbook_on_the_inventory(apply_params, monkeypatch) -> None:
+    from minutes.infra import configure
+
+    state.save_state(apply_params, "kvm", {"floating_ip": "129.114.0.10", "volume_id": "vol-1"})
+    state.save_state(apply_params, "gpu", {"floating_ip": "192.5.87.20"})
+    seen = []
+    monkeypatch.setattr(configure, "run_playbook", lambda pb, inv, ev, p, **kw: seen.append((pb, inv, ev, kw)))
+    configure.run_remote(apply_params, ["x=1"])
+    assert [s[0] for s in seen] == ["preflight.yml", "base.yml", "platform.yml", "ray.yml"]
+    inv, ev = seen[0][1], seen[0][2]
+    assert inv["all"]["children"]["gpu"]["hosts"]["minutes-gpu-alice"]["ansible_host"] == "192.5.87.20"
+    assert ev["platform_mode"] == "compose" and ev["minutes_overrides"] == ["x=1"]
+    assert configure.inventory_path(apply_params).is_file()
+    assert not [k for k in ev if "secret" in k.lower() or "password" in k.lower()]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import socket
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -104,15 +105,17 @@ def serve_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, An
     from minutes.platform import mlflow_server
 
     configure_environment(params)
-    write_corpus(params)
-    mlflow_uri = mlflow_server.ensure_server(params)
     svc = Service("api", params.stage_dir("serve"), f"http://127.0.0.1:{params.serve.port}/healthz")
-    argv = [sys.executable, "-m", "minutes.serve", "--profile", "ci", "--log-level", "warning"]
-    for o in overrides:
-        argv += ["-p", o]
-    env = {params.serve.ingest_token_env: TOKEN, "MLFLOW_TRACKING_URI": mlflow_uri}
     try:
-        svc.start(argv, env=env, wait_s=180)
+        with ThreadPoolExecutor(1) as pool:  # the MLflow server starts while the index is built
+            started = pool.submit(mlflow_server.ensure_server, params)
+            write_corpus(params)
+            mlflow_uri = started.result()
+        argv = [sys.executable, "-m", "minutes.serve", "--profile", "ci", "--log-level", "warning"]
+        for o in overrides:
+            argv += ["-p", o]
+        env = {params.serve.ingest_token_env: TOKEN, "MLFLOW_TRACKING_URI": mlflow_uri}
+        svc.start(argv, env=env, wait_s=300)
         yield {"params": params, "overrides": overrides, "url": f"http://127.0.0.1:{params.serve.port}",
                "service": svc, "token": TOKEN, "mlflow_uri": mlflow_uri}
     finally:

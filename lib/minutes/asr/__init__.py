@@ -8,13 +8,16 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["transcribe_file", "to_wav16k", "to_txt", "to_vtt", "to_json", "wer_report"]
+__all__ = ["transcribe_file", "transcribe_many", "to_wav16k", "to_txt", "to_vtt", "to_json", "wer_report"]
 
 
 def __getattr__(name: str) -> Any:  # keep `import minutes.asr` light: backends load on use
     if name == "transcribe_file":
         from minutes.asr.transcribe import transcribe_file
         return transcribe_file
+    if name == "transcribe_many":
+        from minutes.asr.batch import transcribe_many
+        return transcribe_many
     if name == "to_wav16k":
         from minutes.asr.audio import to_wav16k
         return to_wav16k

@@ -33,7 +33,7 @@ def is_wav16k(path: str | Path) -> bool:
     try:
         with wave.open(str(path), "rb") as w:
             return w.getframerate() == SAMPLE_RATE and w.getnchannels() == 1 and w.getsampwidth() == 2
-    except (wave.Error, EOFError, OSError):
+    except (wave.Error, EOFError, OSError, RuntimeError, ValueError):  # corrupt headers raise all of these
         return False
 
 

@@ -30,5 +30,8 @@ class AsrParams(Section):
     ray_min_files: int = Field(2, ge=1)
     #: CPUs each Ray transcription task reserves.
     cpus_per_task: float = Field(1.0, gt=0)
+    #: GPUs each Ray transcription task reserves when `device` is cuda (a fraction lets several
+    #: Whisper models share one GPU).
+    gpus_per_task: float = Field(0.5, ge=0)
     #: Tool that rebuilds an openai-whisper checkpoint from the packaged CTranslate2 model.
     converter: Path = Path("../shared/tools/ct2_whisper_to_openai.py")

@@ -22,6 +22,9 @@ class QmsumSource(Section):
     #: between estimated turns, in seconds.
     min_turn_seconds: float = Field(0.5, ge=0)
     turn_gap_seconds: float = Field(0.3, ge=0)
+    #: Where to fetch QMSum when its split folders are not under `path` (chameleon): a zip of
+    #: the Yale-LILY/QMSum repository, whose data/ALL/<split>/ folders are unpacked into `path`.
+    download_url: str | None = None
 
 
 class SynthSource(Section):

@@ -35,6 +35,10 @@ class ServeParams(Section):
     #: Name of the environment variable holding the ingest token (never the token itself).
     ingest_token_env: str = "MINUTES_INGEST_TOKEN"
     alias_poll_seconds: float = Field(10.0, gt=0)
+    #: Torch threads per service process: requests run in parallel threads, and one intra-op
+    #: thread each avoids oversubscribing the cores (measured: 2 threads made embedding 10x slower
+    #: under load on a 2-core machine).
+    torch_threads: int = Field(1, ge=1)
     #: Minutes items per section (summary lines, decisions, action items).
     minutes_items: int = Field(6, ge=1, le=50)
     #: chameleon: one container per registry alias, published on these host ports.

@@ -18,13 +18,13 @@ NXT layout (ami_public_manual_1.6.2.zip, unpacked into `data.ami.path/annotation
 from __future__ import annotations
 
 import re
-import urllib.request
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
 from minutes.data.clean import clean_text
 from minutes.data.problems import BadInput
+from minutes.data.download import download
 from minutes.io import atomic_path
 
 NITE = "{http://nite.sourceforge.net/}"
@@ -134,21 +134,6 @@ def parse_meeting(annotations: Path, meeting_id: str) -> list[dict[str, Any]]:
     return [{"meeting_id": meeting_id, "idx": i, "speaker": t["speaker"], "start": t["start"], "end": t["end"],
              "text": t["text"], "source": "manual", "timing": "real", "domain": "Product", "split": ""}
             for i, t in enumerate(turns)]
-
-
-def download(url: str, dest: Path, timeout: float = 60.0) -> Path:
-    """Fetch `url` to `dest` atomically unless it is already there (chameleon profile only)."""
-    dest = Path(dest)
-    if dest.is_file() and dest.stat().st_size > 0:
-        return dest
-    with atomic_path(dest, suffix=dest.suffix) as tmp:
-        try:
-            with urllib.request.urlopen(url, timeout=timeout) as resp, open(tmp, "wb") as fh:
-                while block := resp.read(1 << 20):
-                    fh.write(block)
-        except OSError as exc:
-            raise BadInput(url, f"download failed ({exc})", "download") from exc
-    return dest
 
 
 def ensure_annotations(url: str, root: Path) -> Path:

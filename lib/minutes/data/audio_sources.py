@@ -71,6 +71,8 @@ def synth_jobs(params: Params, sources: list[SourceMeeting], audio_dir: Path, pr
             problems.add(mid, str(exc), "synth")
             continue
         jobs.append(AudioJob(f"{mid}.synth", wav, "synth", s.meeting["split"], s.meeting["domain"], mid, turns))
+    for stale in set(audio_dir.glob("*.synth.wav")) - {j.path for j in jobs}:  # from other parameters
+        stale.unlink()
     return jobs
 
 

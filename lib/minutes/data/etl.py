@@ -57,6 +57,9 @@ def read_qmsum(params: Params, problems: ProblemLog, progress: bool = True) -> l
 
 def run_etl(params: Params, force: bool = False, progress: bool = True) -> dict[str, Any]:
     """Run (or skip) the ETL stage; returns its manifest (with `cached: True` when skipped)."""
+    from minutes.data.download import ensure_qmsum
+
+    ensure_qmsum(params.data.qmsum)  # chameleon: fetch QMSum first (its content is a stage input)
     stage = etl_stage(params, force)
     if stage.is_current():
         log.info("etl: inputs, parameters and code unchanged; nothing to do (%s)", stage.dir)

@@ -99,8 +99,7 @@ Gates act on val only: a test run reports the decision without moving anything."
 decision = stage.decide(params, scores, results)
 action = stage.apply(params, decision, prep.split)
 print("PASSED" if decision.passed else "FAILED", "-", decision.reason)
-print("alias:", action)
-pd.DataFrame([c.__dict__ for c in decision.checks])"""),
+report.gate_table(decision, action)"""),
 
     ("md", """\
 ## 7. Worst queries, for error analysis

@@ -41,7 +41,11 @@ def nb00() -> list[tuple[str, str]]:
         ("md", "## 3. The Terraform configuration, checked offline\n\nHCL parse of `tf/kvm` (resources, and "
                "the variables we pass against those it declares), `terraform fmt -check`, and `terraform "
                "validate` when a local mirror holds the OpenStack provider (providers cannot be downloaded here)."),
-        ("code", "tf_check = terraform.check_config(params, requests.terraform_vars(params, '<reserved flavor id>'))\n"
+        ("code", "tf_vars = requests.terraform_vars(params, '<id of the reserved flavor>')\n"
+                 "pd.DataFrame(tables.request_fields(tf_vars))"),
+        ("md", "The checks (`infra.tool=terraform` writes these variables to `minutes.auto.tfvars.json` in a "
+               "copy of `tf/kvm` under the work dir, where the state lives):"),
+        ("code", "tf_check = terraform.check_config(params, tf_vars)\n"
                  "pd.DataFrame([{'check': k, 'result': v if isinstance(v, str) else ', '.join(v) or '(none)'}\n"
                  "              for k, v in tf_check.items()])"),
         ("md", "## 4. Apply\n\nGet-or-create each resource by its exact suffixed name (a re-run reuses what "

@@ -174,6 +174,22 @@ def worst_queries(scores: "pd.DataFrame", contexts: Sequence[Mapping[str, Any]],
     return pd.DataFrame(rows).set_index("query_id")
 
 
+def gate_table(decision: Any, action: Mapping[str, Any]) -> "pd.DataFrame":
+    """One row per gate check plus the verdict and what happened to the alias (always non-empty)."""
+    import pandas as pd
+
+    rows = [{"check": c.name, "passed": c.passed, "value": round(c.value, 2), "threshold": round(c.threshold, 2),
+             "detail": c.detail} for c in decision.checks]
+    moved = action.get("moved")
+    where = action.get("version")
+    rows.append({"check": "verdict", "passed": decision.passed, "value": None, "threshold": None,
+                 "detail": f"{decision.reason} -> alias {action.get('alias')!r} "
+                           + (f"moved to v{where}" if moved else
+                              (f"stays on v{where}" if where else "stays unset (service answers extractively)"))
+                           + (f" ({action['note']})" if action.get("note") else "")})
+    return pd.DataFrame(rows).set_index("check")
+
+
 # ------------------------------------------------------------------------- whole-system page
 def _numbers(obj: Any, prefix: str = "", depth: int = 2) -> dict[str, float]:
     out: dict[str, float] = {}
@@ -196,7 +212,7 @@ def retrieval_figures(params: "Params") -> tuple[dict[str, float], str]:
         return {}, f"no retrieval metrics at {path} (notebook 20_index writes them)"
     data = read_json(path)
     figures = _numbers(data.get("headline", data)) if isinstance(data, Mapping) else {}
-    return figures, f"from {path}"
+    return figures, f"index/{path.name}"
 
 
 def wer_figures(params: "Params") -> tuple[dict[str, float], str]:
@@ -208,7 +224,7 @@ def wer_figures(params: "Params") -> tuple[dict[str, float], str]:
     overall = data.get("overall", {}) if isinstance(data, Mapping) else {}
     figures = _numbers({k: v for k, v in overall.items() if k in ("wer", "rtf", "audio_s", "ref_words")})
     backend = data.get("backend", "?") if isinstance(data, Mapping) else "?"
-    return figures, f"from {path} (backend {backend}, {len(data.get('meetings', []))} recordings)"
+    return figures, f"etl/{path.name} ({backend}, {len(data.get('meetings', []))} recordings)"
 
 
 def quality_page(params: "Params", scores: "pd.DataFrame", gate: Mapping[str, Any] | None,
@@ -224,8 +240,10 @@ def quality_page(params: "Params", scores: "pd.DataFrame", gate: Mapping[str, An
     else:
         rows.append({"part": "speech (ASR)", "figure": "wer", "value": None, "source": wer_note})
     ret, ret_note = retrieval_figures(params)
-    keys = list(retrieval_keys) or [k for k in ret if "within" in k and any(
-        m in k for m in ("recall@", "hit@", "mrr"))][:9] or list(ret)[:9]
+    method = str((params.evaluate.retrieval_method or params.train.retrieval_method))
+    within = [k for k in ret if "within" in k and any(m in k for m in ("recall@", "hit@", "mrr"))]
+    within.sort(key=lambda k: not k.startswith(f"{method}_"))  # the method the systems read first
+    keys = list(retrieval_keys) or within[:6] or list(ret)[:6]
     if ret:
         for key in keys:
             if key in ret:

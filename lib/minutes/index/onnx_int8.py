@@ -39,7 +39,11 @@ def _check_mean_pooling(st_model: Any) -> None:
     from sentence_transformers.models import Pooling
 
     pools = [m for m in st_model if isinstance(m, Pooling)]
-    if not pools or pools[0].get_pooling_mode_str() != "mean":
+    # sentence-transformers 6 has `pooling_mode`; older releases `get_pooling_mode_str()`.
+    mode = None
+    if pools:
+        mode = getattr(pools[0], "pooling_mode", None) or pools[0].get_pooling_mode_str()
+    if mode not in ("mean", ["mean"], ("mean",)):
         raise ValueError("the onnx-int8 backend supports mean-pooling sentence-transformers models only")
 
 

@@ -74,6 +74,7 @@ def latency(retriever: Retriever, texts: Sequence[str], k: int = 10, meeting_ids
     for method in methods:
         times = []
         for text, mid in zip(texts, mids):
+            retriever.clear_query_cache()
             t0 = time.perf_counter()
             retriever.search(text, k, meeting_id=mid, method=method)
             times.append((time.perf_counter() - t0) * 1000)

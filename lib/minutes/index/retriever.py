@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 
 Method = Literal["dense", "bm25", "hybrid"]
 METHODS: tuple[str, ...] = ("dense", "bm25", "hybrid")
+#: Query vectors remembered per Retriever (cleared when full).
+QUERY_CACHE_SIZE = 4096
 
 
 class UnknownMeeting(LookupError):
@@ -102,6 +104,7 @@ class Retriever:
         self._embedder = embedder
         self._embedder_lock = threading.Lock()
         self._write_lock = threading.Lock()
+        self._query_cache: dict[str, "np.ndarray"] = {}
         if embedder is not None:
             self._check_model(embedder)
 
@@ -206,7 +209,7 @@ class Retriever:
         depth = max(k, self.p.hybrid_candidates) if method == "hybrid" else k
         dense: list[tuple[np.ndarray, np.ndarray]] = []
         if method in ("dense", "hybrid"):
-            qv = self.embedder.encode(queries, batch_size=self.p.batch_size, progress=progress)
+            qv = self._encode_queries(queries, progress)
             dense = self._dense(view, qv, row_sets, depth)
         out = []
         for i in tqdm(range(len(queries)), desc=f"search ({method})", disable=not progress):
@@ -224,6 +227,27 @@ class Retriever:
                     scores = np.asarray([s for _, s in fused], dtype=np.float32)
             out.append([view.hit(int(r), float(s), n) for n, (r, s) in enumerate(zip(rows[:k], scores[:k]), 1)])
         return out
+
+    def clear_query_cache(self) -> None:
+        """Forget remembered query vectors (latency measurements that include embedding)."""
+        self._query_cache.clear()
+
+    def _encode_queries(self, queries: Sequence[str], progress: bool = False) -> "np.ndarray":
+        """Query vectors, remembered per text: evaluation and the service repeat queries
+        (dense and hybrid, within and across meetings) and embedding dominates a search."""
+        import numpy as np
+
+        if not queries:
+            return np.zeros((0, self.embedder.info.dim), dtype=np.float32)
+        found = {q: v for q in queries if (v := self._query_cache.get(q)) is not None}
+        todo = list(dict.fromkeys(q for q in queries if q not in found))
+        if todo:
+            found.update(zip(todo, self.embedder.encode(todo, batch_size=self.p.batch_size, progress=progress)))
+            if len(self._query_cache) + len(todo) > QUERY_CACHE_SIZE:
+                self._query_cache.clear()
+            if len(todo) <= QUERY_CACHE_SIZE:
+                self._query_cache.update((q, found[q]) for q in todo)
+        return np.stack([found[q] for q in queries])
 
     def _dense(self, view: _View, qv: "np.ndarray", row_sets: list["np.ndarray | None"],
                k: int) -> list[tuple["np.ndarray", "np.ndarray"]]:

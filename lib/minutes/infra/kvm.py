@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from minutes.infra import requests, state, terraform
-from minutes.infra.cloud import ChiCloud
+from minutes.infra.cloud import ChiCloud, _attr
 from minutes.infra.names import names_for
 from minutes.infra.provision import (Actions, Waiter, ensure_floating_ip, ensure_lease, ensure_security_groups,
                                      ensure_server, ensure_volume, reservation_id, wait_for_ssh)
@@ -55,8 +55,6 @@ def apply(params: Any, cloud: ChiCloud | None = None, wait: Waiter | None = None
         volume_id = None
         if "volume" in after:
             volume_id = ensure_volume(cloud, server, after["volume"], wait or waiter(params, "server"), actions)
-        from minutes.infra.cloud import _attr
-
         out.update({"server_id": str(_attr(server, "id")), "floating_ip": fip, "volume_id": volume_id,
                     "security_groups": [g["name"] for g in after["security_groups"]]})
     state.save_state(params, "kvm", out)

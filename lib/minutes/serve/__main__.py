@@ -24,6 +24,9 @@ def main(argv: list[str] | None = None) -> int:
     params = load_params(args.profile, args.param)
     configure_environment(params)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    import torch
+
+    torch.set_num_threads(params.serve.torch_threads)
     app = create_app(params)
     # One worker: the live index and ingest lock live in this process. access_log off: at load-test
     # rates the log line costs more than the answer; /metrics counts every request instead.

@@ -16,8 +16,11 @@ class ServiceError(RuntimeError):
 
 class Client:
     def __init__(self, base_url: str, timeout_s: float = 120.0) -> None:
+        import logging
+
         import httpx
 
+        logging.getLogger("httpx").setLevel(logging.WARNING)  # notebooks log at INFO
         self.base_url = base_url.rstrip("/")
         self.http = httpx.Client(base_url=self.base_url, timeout=timeout_s)
 

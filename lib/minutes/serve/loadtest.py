@@ -7,6 +7,7 @@ includes HTTP and queueing, which is what a user waits for.
 from __future__ import annotations
 
 import itertools
+import logging
 import threading
 import time
 from dataclasses import dataclass, field
@@ -49,6 +50,7 @@ def run_load(base_url: str, payloads: Sequence[dict[str, Any]], requests: int, c
     import httpx
     from tqdm.auto import tqdm
 
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per request otherwise
     if not payloads:
         raise ValueError("run_load needs at least one payload")
     if requests < 1 or concurrency < 1:

@@ -85,18 +85,20 @@ def trials_table(result: Any) -> Any:
 def plot_curves(result: Any) -> Any:
     """Train/val loss and val ROUGE-L per epoch, one line per trial (the best one bold)."""
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     hist = result.history
     fig, axes = plt.subplots(1, 3, figsize=(14, 3.6))
     panels = [("train_loss", "train loss"), ("val_loss", "val loss"), ("val_rougeL", "val ROUGE-L (quick slice)")]
     for ax, (col, title) in zip(axes, panels):
         for trial_id, g in hist.groupby("trial_id"):
-            g = g.sort_values("epoch")
+            g = g.sort_values("epoch").dropna(subset=[col])
             best = trial_id == result.best_trial_id
             ax.plot(g["epoch"], g[col], marker="o", lw=2.5 if best else 1,
                     label=f"{trial_id}{' (best)' if best else ''}")
         ax.set_title(title)
-        ax.set_xlabel("epoch")
+        ax.set_xlabel("epoch (0 = before training)" if col == "val_loss" else "epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=7)
     fig.tight_layout()

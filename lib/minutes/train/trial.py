@@ -145,6 +145,10 @@ def run_trial(config: dict[str, Any], setup: TrialSetup) -> None:
     with _mlflow_run(setup, trial_id, trial_name, config):
         if start_epoch:
             mlflow.set_tag("resumed_from_epoch", str(start_epoch))
+            start_loss = float(history[0].get("val_loss_start", "nan")) if history else float("nan")
+        else:  # the untrained adapter's val loss: the learning curve's epoch 0
+            start_loss = eval_loss(model, val, bs, pad, setup.device, setup.bf16)
+            mlflow.log_metric("val_loss", start_loss, step=0)
         for epoch in range(start_epoch, epochs):
             t0 = time.perf_counter()
             stats = train_epoch(model, train, bs, pad, optimizer, scheduler, setup.device, setup.bf16,
@@ -155,9 +159,11 @@ def run_trial(config: dict[str, Any], setup: TrialSetup) -> None:
             metrics = {"epoch": epoch + 1, "train_loss": stats["train_loss"], "val_loss": loss,
                        "val_rougeL": rouge_l(preds, [p["target"] for p in rouge_pairs]),
                        "step_s": stats["step_s"], "epoch_s": time.perf_counter() - t0,
-                       "trainable_fraction": fraction, "resumed_from_epoch": start_epoch}
+                       "trainable_fraction": fraction, "resumed_from_epoch": start_epoch,
+                       "val_loss_start": start_loss}
             history.append(metrics)
-            mlflow.log_metrics({k: float(v) for k, v in metrics.items() if k != "epoch"}, step=epoch + 1)
+            mlflow.log_metrics({k: float(v) for k, v in metrics.items() if k not in ("epoch", "val_loss_start")},
+                               step=epoch + 1)
             with tempfile.TemporaryDirectory(prefix="minutes-ckpt-") as d:
                 save_checkpoint(model, tokenizer, setup, config, Path(d),
                                 {"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),

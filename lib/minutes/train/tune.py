@@ -29,7 +29,9 @@ STUDY_FILE = "study.json"
 TRIALS_FILE = "trials.csv"
 HISTORY_FILE = "history.csv"
 BEST_DIR = "best"
-CODE = ["minutes.train", "minutes.generate"]
+#: The modules whose code shapes the trained model (a change re-runs the study; report.py does not).
+CODE = ["minutes.train.pairs", "minutes.train.loop", "minutes.train.lora", "minutes.train.trial",
+        "minutes.train.tune", "minutes.generate"]
 
 
 @dataclass
@@ -126,6 +128,23 @@ def build_study_pairs(params: Any, tokenizer: Any, retrieve: Retrieve | None = N
     return out
 
 
+def start_ray(params: Any, attempts: int = 3) -> Any:
+    """`init_ray`, retried: on a loaded machine the local raylet can miss Ray's fixed 30 s
+    registration window ("node timed out during startup"); a second start usually makes it."""
+    from minutes.platform.ray_runtime import init_ray, shutdown_ray
+
+    for attempt in range(1, attempts + 1):
+        try:
+            return init_ray(params)
+        except Exception as exc:  # noqa: BLE001 - Ray raises a bare Exception for this
+            if attempt == attempts or params.ray.address or "timed out during startup" not in str(exc):
+                raise
+            log.warning("Ray did not start (attempt %d/%d): %s; retrying", attempt, attempts, exc)
+            shutdown_ray()
+            time.sleep(2)
+    raise AssertionError("unreachable")
+
+
 # --------------------------------------------------------------------------- search space
 def search_space(params: Any) -> dict[str, Any]:
     from ray import tune
@@ -189,6 +208,8 @@ def _tables(results: Any, metric: str) -> tuple[Any, Any]:
         trial_id = (r.metrics or {}).get("trial_id") or Path(r.path).name
         hist = r.metrics_dataframe if r.metrics_dataframe is not None else pd.DataFrame()
         epochs_done = int(hist["epoch"].max()) if "epoch" in hist and len(hist) else 0
+        if "val_loss_start" in hist and len(hist):  # the untrained adapter: the curve's epoch 0
+            curves.append({"trial_id": trial_id, "epoch": 0, "val_loss": hist["val_loss_start"].iloc[0]})
         for rec in hist.to_dict("records") if len(hist) else []:
             curves.append({"trial_id": trial_id, **{k: rec.get(k) for k in
                            ("epoch", "train_loss", "val_loss", "val_rougeL", "step_s", "epoch_s")}})
@@ -206,7 +227,10 @@ def _tables(results: Any, metric: str) -> tuple[Any, Any]:
             "stopped_early": bool(not r.error and cfg.get("epochs") and epochs_done < int(cfg["epochs"])),
             "error": str(r.error)[:300] if r.error else "",
         })
-    return pd.DataFrame(rows), pd.DataFrame(curves)
+    history = pd.DataFrame(curves)
+    if len(history):
+        history = history.sort_values(["trial_id", "epoch"]).reset_index(drop=True)
+    return pd.DataFrame(rows), history
 
 
 def _close_trial_runs(params: Any, experiment_id: str, study: str, trials: Any) -> dict[str, str]:
@@ -267,7 +291,6 @@ def run_study(params: Any, resume: bool = True, retrieve: Retrieve | None = None
     from minutes.generate.generator import generation_settings, pick_device
     from minutes.generate.registry import resolve_version
     from minutes.platform.mlflow_server import ensure_experiment, tracking_uri
-    from minutes.platform.ray_runtime import init_ray
 
     t_start = time.time()
     tp = params.train
@@ -311,7 +334,7 @@ def run_study(params: Any, resume: bool = True, retrieve: Retrieve | None = None
         seed=tp.seed, generation=generation_settings(tp), gen_batch_size=tp.gen_batch_size,
         tracking_uri=uri, experiment_id=experiment_id, study=study_name(params, data_hash))
 
-    init_ray(params)
+    start_ray(params)
     t0 = time.time()
     tuner, resumed = make_tuner(params, setup, train_dir / "ray", setup.study, resume)
     results = tuner.fit()
@@ -326,7 +349,7 @@ def run_study(params: Any, resume: bool = True, retrieve: Retrieve | None = None
     best, trial_id, version, model_dir = _register_best(params, results, setup, train_dir, setup.study,
                                                          run_ids, data_hash)
     register_s = time.time() - t0
-    best_hist = history[history["trial_id"] == trial_id]
+    best_hist = history[(history["trial_id"] == trial_id) & (history["epoch"] > 0)]
     ok = trials[trials["status"] != "ERROR"]
     result = StudyResult(
         study=setup.study, trials=trials, history=history,

@@ -1,0 +1,105 @@
+"""The optional engines of the index, for real: the int8 ONNX embedder, Ray Data embedding,
+the MLflow run of notebook 20, and the other FAISS kinds through the stage."""
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+import numpy as np
+import pytest
+
+from minutes.index import store
+from minutes.index.build import build_index
+from minutes.index.retriever import Retriever
+from tests.index import corpus
+
+
+def test_changing_the_index_kind_reuses_the_vectors(copy_work: Any, embedder: Any) -> None:
+    flat_params = copy_work()
+    flat = Retriever.open(flat_params, embedder)
+    work = flat_params.work_dir
+    from tests.index.conftest import ci_params
+
+    for kind in ("hnsw", "ivf"):
+        params = ci_params(work, f"index.kind={kind}")
+        m = build_index(params, progress=False)
+        assert m["kind"] == kind and m["cached"] is False and m["index"]["reused_vectors"] is True
+        r = Retriever.open(params, embedder)
+        assert np.array_equal(np.asarray(r.vectors()), np.asarray(flat.vectors()))
+        for q in corpus.queries():
+            assert r.search(q["query"], 1)[0]["chunk_id"] == flat.search(q["query"], 1)[0]["chunk_id"]
+    with pytest.raises(ValueError, match="ivfpq needs at least 256 chunks"):
+        build_index(ci_params(work, "index.kind=ivfpq", "index.pq_m=8"), progress=False)
+    # The refused build left the last good version in place.
+    assert store.read_meta(params.stage_dir("index"))["kind"] == "ivf"
+
+
+@pytest.mark.slow
+def test_onnx_int8_keeps_the_vectors_and_the_rankings(built: dict[str, Any], embedder: Any) -> None:
+    from minutes.index.backends import compare_backends
+    from minutes.index import evaluate as ev
+    from minutes.index.embed import embedder_for
+
+    params = built["params"]
+    int8 = embedder_for(params, "onnx-int8")  # exported into the work dir's cache, reused below
+    assert int8.info.key == embedder.info.key and int8.info.backend == "onnx-int8"
+    texts = [c["text"] for m in corpus.MEETINGS for c in corpus.chunks(m)]
+    cos = np.sum(int8.encode(texts, batch_size=5) * embedder.encode(texts), axis=1)
+    assert cos.min() > 0.97, cos
+    # Opening the index with the int8 embedder is allowed: same model, same vector space.
+    r = Retriever.open(params, int8)
+    assert r.search("teachers pay rise", 1)[0]["chunk_id"] == "comm1#0001"
+    base = Retriever.open(params, embedder)
+    queries = ev.load_queries(params, "val")
+    weights = ev.utterance_weights(params, {q["meeting_id"] for q in queries})
+    out = compare_backends(params, base, queries, weights, [1, 3, 10], progress=False)
+    f = out["figures"]
+    assert f["onnx_speedup"] > 0 and f["onnx_int8_cosine_to_torch_mean"] > 0.97
+    assert f["onnx_int8_within_recall@10_retained"] == pytest.approx(1.0)
+    assert set(out["table"].index.get_level_values("label")) == {"torch", "onnx-int8"}
+
+
+@pytest.mark.slow
+def test_ray_data_embedding_matches_local(built: dict[str, Any], embedder: Any, tmp_path: Any) -> None:
+    from minutes.index.ray_embed import embed_with_ray
+    from minutes.platform.ray_runtime import shutdown_ray
+    from tests.index.conftest import ci_params
+
+    params = ci_params(tmp_path / "work", "index.ray_data=true", "ray.num_cpus=1")
+    texts = [c["text"] for c in corpus.chunks("acad1")]
+    try:
+        vecs = embed_with_ray(params, texts)
+    finally:
+        shutdown_ray()
+    assert vecs.shape == (4, 384)
+    assert np.allclose(vecs, embedder.encode(texts), atol=1e-4)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_figures_land_in_an_mlflow_run_of_the_index_experiment(tmp_path: Any) -> None:
+    import mlflow
+
+    from minutes.index import evaluate as ev
+    from minutes.platform.mlflow_server import stop_server
+    from tests.index.conftest import ci_params
+
+    params = ci_params(tmp_path / "work", f"mlflow.port={_free_port()}")
+    artifact = tmp_path / "retrieval_metrics.json"
+    artifact.write_text('{"headline": {}}')
+    try:
+        run_id = ev.log_mlflow(params, {"dense_within_recall@10": 0.5, "dense_within_mrr": 0.25}, [artifact])
+        run = mlflow.get_run(run_id)
+        exp = mlflow.get_experiment(run.info.experiment_id)
+        arts = [a.path for a in mlflow.MlflowClient().list_artifacts(run_id)]
+    finally:
+        stop_server(params)
+    assert exp.name == "index"
+    assert run.data.metrics == {"dense_within_recall_at_10": 0.5, "dense_within_mrr": 0.25}
+    assert run.data.params["index.kind"] == "flat" and run.data.tags["stage"] == "index"
+    assert arts == ["retrieval_metrics.json"]

@@ -1,0 +1,76 @@
+"""The evaluation glue on the tiny corpus: per-query rows, tables, the budget curve, the
+comparison with QMSum's locator, and the retrieval_metrics.json that notebook 40 reads."""
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from minutes.index import evaluate as ev
+from minutes.index.retriever import Retriever
+from minutes.io import read_json
+
+
+@pytest.fixture(scope="module")
+def evaluated(built: dict[str, Any], embedder: Any) -> dict[str, Any]:
+    params = built["params"]
+    r = Retriever.open(params, embedder)
+    queries = ev.load_queries(params, "val")
+    weights = ev.utterance_weights(params, {q["meeting_id"] for q in queries})
+    per_query = ev.evaluate(r, queries, weights, ev.all_ks(params), progress=False)
+    return {"params": params, "retriever": r, "queries": queries, "weights": weights, "per_query": per_query}
+
+
+def test_queries_and_weights_come_from_the_etl_products(evaluated: dict[str, Any]) -> None:
+    assert [q["query_id"] for q in evaluated["queries"]] == [f"{m}/specific/{n}" for n, m in
+                                                            enumerate(["acad1", "acad1", "comm1", "comm1"])]
+    w = evaluated["weights"]["acad1"]
+    assert len(w) == 8 and w[0] == 9.0  # "Our speech recognizer makes many errors on overlapping speech."
+
+
+def test_one_row_per_method_setting_and_query(evaluated: dict[str, Any]) -> None:
+    pq = evaluated["per_query"]
+    assert len(pq) == 3 * 2 * 4
+    assert set(pq["method"]) == {"dense", "bm25", "hybrid"} and set(pq["setting"]) == {"within", "corpus"}
+    # Each gold span is exactly one chunk of the tiny corpus, and the queries are easy.
+    assert pq["hit@1"].mean() >= 0.75 and (pq["hit@3"] == 1.0).all()
+    # A meeting has 4 chunks: within it, k >= 4 covers the whole transcript.
+    within = pq[pq["setting"] == "within"]
+    assert (within["budget@5"] == 1.0).all() and (within["recall@5"] == 1.0).all()
+    assert (within["budget@1"] <= 0.5).all()
+
+
+def test_tables_curve_locator_and_saved_results(evaluated: dict[str, Any], built: dict[str, Any]) -> None:
+    params, pq = evaluated["params"], evaluated["per_query"]
+    ks = ev.all_ks(params)
+    summary = ev.summary(pq, params.index.eval_ks)
+    assert summary.loc[("dense", "within"), "queries"] == 4 and "ndcg@10" in summary
+    assert set(ev.by_domain(pq).index.get_level_values("domain")) == {"Academic", "Committee"}
+    curve = ev.budget_curve(pq, ks)
+    assert len(curve) == 3 * len(ks) and curve["budget"].between(0, 1).all()
+    locator = ev.locator_comparison(curve)
+    assert set(locator.index) == {"dense", "bm25", "hybrid"}
+    assert (locator["k_to_beat_locator_recall"] >= 1).all()
+    result = ev.results(params, pq, curve, locator, built["manifest"])
+    path = ev.save(params, result)
+    assert path == params.stage_dir("index") / ev.METRICS_FILE
+    saved = read_json(path)
+    assert saved["n_queries"] == 4 and saved["index"]["kind"] == "flat" and saved["onnx_int8"] is None
+    assert saved["headline"]["dense_within_hit@10"] == 1.0
+    assert "dense_corpus_meeting@1" in saved["headline"] and "dense_within_k_to_beat_locator" in saved["headline"]
+
+
+def test_a_split_without_indexed_meetings_is_an_error(evaluated: dict[str, Any]) -> None:
+    q = dict(evaluated["queries"][0], meeting_id="elsewhere")
+    with pytest.raises(ValueError, match="no evaluation query has its meeting in the index"):
+        ev.evaluate(evaluated["retriever"], [q], evaluated["weights"], [1], progress=False)
+
+
+def test_compare_hits_and_latency_tables(evaluated: dict[str, Any]) -> None:
+    from minutes.index import report
+
+    q = evaluated["queries"][2]
+    table = report.compare_hits(evaluated["retriever"], q, k=2)
+    assert len(table) == 6 and (table.loc["bm25"]["gold"] == ["yes", ""]).all()
+    lat = report.latency(evaluated["retriever"], [q["query"]], k=2, meeting_ids=[q["meeting_id"]])
+    assert list(lat.index) == ["dense", "bm25", "hybrid"] and (lat["p95_ms"] > 0).all()

@@ -1,0 +1,225 @@
+"""Build, search, filters, persistence, refusal of a mismatched index, incremental adds -
+on the tiny corpus with the real packaged MiniLM and real FAISS."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from minutes import schema
+from minutes.index import store
+from minutes.index.build import build_index
+from minutes.index.chunks import ChunkError
+from minutes.index.retriever import Retriever, UnknownMeeting
+from tests.index import corpus
+from tests.index.conftest import ci_params
+
+
+def test_build_writes_a_version_with_its_manifest(built: dict[str, Any]) -> None:
+    m = built["manifest"]
+    assert m["cached"] is False and m["n_chunks"] == 12 and m["n_meetings"] == 3
+    assert m["embedding_model"] == "packaged" and m["dim"] == 384 and m["metric"] == "inner_product"
+    assert m["kind"] == "flat" and m["max_seq_length"] == 256 and len(m["model_fingerprint"]) == 16
+    assert m["chunk_ids"][:2] == ["prod1#0000", "prod1#0001"] and len(m["data_hash"]) == 64
+    folder = built["work"] / "index" / m["version"]
+    assert {p.name for p in folder.iterdir()} == {store.INDEX_FILE, store.VECTORS_FILE, store.CHUNKS_FILE,
+                                                  store.META_FILE}
+    vectors = np.load(folder / store.VECTORS_FILE)
+    assert vectors.shape == (12, 384) and np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-5)
+
+
+def test_unchanged_inputs_are_not_rebuilt(built: dict[str, Any]) -> None:
+    again = build_index(built["params"], progress=False)
+    assert again["cached"] is True and again["version"] == built["manifest"]["version"]
+
+
+def test_missing_chunk_table_says_run_etl(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="10_etl"):
+        build_index(ci_params(tmp_path / "work"), progress=False)
+
+
+def test_dense_search_returns_ranked_hits_with_metadata(built: dict[str, Any], embedder: Any) -> None:
+    r = Retriever.open(built["params"], embedder)
+    hits = r.search("battery life of the remote control", k=3)
+    assert [h["rank"] for h in hits] == [1, 2, 3]
+    assert hits[0]["chunk_id"] == "prod1#0000"
+    assert set(hits[0]) == set(schema.Hit.__annotations__)
+    assert hits[0]["speakers"] == ["A", "B"] and hits[0]["utt_start"] == 0 and hits[0]["utt_end"] == 1
+    scores = [h["score"] for h in hits]
+    assert scores == sorted(scores, reverse=True) and 0 < scores[0] <= 1.0001
+
+
+@pytest.mark.parametrize("method", ["dense", "bm25", "hybrid"])
+def test_filters_restrict_every_method(built: dict[str, Any], embedder: Any, method: str) -> None:
+    r = Retriever.open(built["params"], embedder)
+    within = r.search("budget", k=10, meeting_id="comm1", method=method)
+    assert len(within) == 4 and {h["meeting_id"] for h in within} == {"comm1"}
+    dom = r.search("budget", k=10, domain="Product", method=method)
+    assert {h["meeting_id"] for h in dom} == {"prod1"}
+    assert r.search("budget", k=10, meeting_id="comm1", domain="Product", method=method) == []
+    assert r.search("budget", k=10, domain="NoSuchDomain", method=method) == []
+
+
+def test_unknown_meeting_is_a_clear_error(built: dict[str, Any], embedder: Any) -> None:
+    r = Retriever.open(built["params"], embedder)
+    with pytest.raises(UnknownMeeting, match="'nope' is not in the index"):
+        r.search("anything", meeting_id="nope")
+
+
+def test_bad_arguments_are_refused(built: dict[str, Any], embedder: Any) -> None:
+    r = Retriever.open(built["params"], embedder)
+    with pytest.raises(ValueError, match="method"):
+        r.search("x", method="sparse")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="k must be"):
+        r.search("x", k=0)
+    with pytest.raises(ValueError, match="2 meeting ids for 1 queries"):
+        r.search_many(["x"], meeting_ids=["prod1", "acad1"])
+    assert r.search_many([], k=3) == []
+
+
+def test_bm25_and_hybrid_rank_the_keyword_chunk_first(built: dict[str, Any], embedder: Any) -> None:
+    r = Retriever.open(built["params"], embedder)
+    for method in ("bm25", "hybrid"):
+        hits = r.search("special educational needs assessments", k=5, method=method)
+        assert hits[0]["chunk_id"] == "comm1#0002", method
+    # Hybrid scores are reciprocal-rank sums: two first places give 2 / (rrf_k + 1).
+    top = r.search("special educational needs assessments", k=1, method="hybrid")[0]
+    assert top["score"] == pytest.approx(2 / (built["params"].index.rrf_k + 1))
+
+
+def test_search_many_equals_single_searches(built: dict[str, Any], embedder: Any) -> None:
+    r = Retriever.open(built["params"], embedder)
+    qs = [q["query"] for q in corpus.queries()]
+    mids = [q["meeting_id"] for q in corpus.queries()]
+    for method in ("dense", "hybrid"):
+        batched = r.search_many(qs, k=3, meeting_ids=mids, method=method)
+        single = [r.search(q, 3, meeting_id=m, method=method) for q, m in zip(qs, mids)]
+        assert [[h["chunk_id"] for h in hs] for hs in batched] == [[h["chunk_id"] for h in hs] for hs in single]
+        assert np.allclose([h["score"] for hs in batched for h in hs], [h["score"] for hs in single for h in hs],
+                           atol=1e-5)
+
+
+def test_meetings_lists_what_is_indexed(built: dict[str, Any], embedder: Any) -> None:
+    r = Retriever.open(built["params"], embedder)
+    ms = {m["meeting_id"]: m for m in r.meetings()}
+    assert set(ms) == {"prod1", "acad1", "comm1"}
+    assert ms["acad1"] == {"meeting_id": "acad1", "domain": "Academic", "split": "val", "chunks": 4,
+                           "utterances": 8, "speakers": ["A", "B"], "duration_s": 39.5}
+
+
+def test_persistence_round_trip(built: dict[str, Any], embedder: Any) -> None:
+    """A reopened index answers exactly like the one that was written."""
+    r1 = Retriever.open(built["params"], embedder)
+    r2 = Retriever.open(built["params"], embedder)
+    assert r2.version == r1.version and r2.manifest == r1.manifest
+    q = "far-field microphone recordings"
+    assert r1.search(q, 5) == r2.search(q, 5)
+    stored = np.asarray(r2.vectors())
+    fresh = embedder.encode(list(r2.chunks()["text"]))
+    assert np.allclose(stored, fresh, atol=1e-5)
+
+
+def test_a_different_kind_in_params_is_refused(built: dict[str, Any]) -> None:
+    with pytest.raises(store.IndexMismatch, match="kind: index has 'flat', params ask for 'hnsw'"):
+        Retriever.open(ci_params(built["work"], "index.kind=hnsw"))
+
+
+def test_a_different_model_is_refused(built: dict[str, Any], tiny_model: Path) -> None:
+    from minutes.index.embed import TorchEmbedder
+
+    with pytest.raises(store.IndexMismatch, match="embedding_model: index has 'packaged'"):
+        Retriever.open(ci_params(built["work"], f"index.embedding_model={tiny_model}"))
+    other = TorchEmbedder(str(tiny_model), "cpu", 256)
+    with pytest.raises(store.IndexMismatch, match="rebuild the index with this model"):
+        Retriever.open(built["params"], other)
+
+
+def test_an_index_whose_parts_disagree_is_refused(copy_work: Any) -> None:
+    params = copy_work()
+    folder = params.stage_dir("index") / store.current_version(params.stage_dir("index"))
+    df = pd.read_parquet(folder / store.CHUNKS_FILE)
+    df.iloc[:-1].to_parquet(folder / store.CHUNKS_FILE, index=False)
+    with pytest.raises(store.IndexMismatch, match="disagree on the number of chunks"):
+        Retriever.open(params)
+
+
+def test_no_index_yet_says_what_to_run(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="20_index"):
+        Retriever.open(ci_params(tmp_path / "work"))
+
+
+def test_incremental_add_equals_a_full_build(tmp_path: Path, built: dict[str, Any], embedder: Any) -> None:
+    """Index two meetings, add the third: same chunks, vectors and rankings as building all three."""
+    work = tmp_path / "work"
+    corpus.write_etl(work, ["prod1", "acad1"])
+    params = ci_params(work)
+    first = build_index(params, progress=False)
+    r = Retriever.open(params, embedder)
+    out = r.add_chunks(corpus.chunks("comm1"))
+    assert out == {"version": "v0002", "added_chunks": 4, "n_chunks": 12, "meetings": ["comm1"]}
+    full = Retriever.open(built["params"], embedder)
+    reopened = Retriever.open(params, embedder)
+    for inc in (r, reopened):
+        assert list(inc.chunks()["chunk_id"]) == [c for m in ("prod1", "acad1", "comm1")
+                                                  for c in [x["chunk_id"] for x in corpus.chunks(m)]]
+        assert set(inc.chunks()["chunk_id"]) == set(full.chunks()["chunk_id"])
+        order = [list(full.chunks()["chunk_id"]).index(c) for c in inc.chunks()["chunk_id"]]
+        assert np.allclose(np.asarray(inc.vectors()), np.asarray(full.vectors())[order], atol=1e-5)
+        assert inc.manifest["data_hash"] != first["data_hash"]
+        for q in corpus.queries():
+            for method in ("dense", "bm25", "hybrid"):
+                a = [h["chunk_id"] for h in inc.search(q["query"], 5, method=method)]
+                b = [h["chunk_id"] for h in full.search(q["query"], 5, method=method)]
+                assert a == b, (q["query"], method)
+    assert reopened.manifest["added"] == [{"from_version": "v0001", "chunks": 4, "meetings": ["comm1"]}]
+    # The old version stays readable for readers that resolved CURRENT before the swap.
+    assert (params.stage_dir("index") / "v0001" / store.INDEX_FILE).is_file()
+
+
+def test_add_only_embeds_the_new_chunks(copy_work: Any, embedder: Any) -> None:
+    params = copy_work()
+    r = Retriever.open(params, embedder)
+    calls: list[int] = []
+    real = embedder.encode
+
+    class Counting:
+        info = embedder.info
+
+        def encode(self, texts: Any, **kw: Any) -> Any:
+            calls.append(len(texts))
+            return real(texts, **kw)
+
+    r._embedder = Counting()  # count what add_chunks embeds
+    new = [dict(c, chunk_id=c["chunk_id"].replace("prod1", "prod2"), meeting_id="prod2")
+           for c in corpus.chunks("prod1")]
+    r.add_chunks(new)
+    assert calls == [4]
+    assert {h["meeting_id"] for h in r.search("rubber buttons", 2, meeting_id="prod2")} == {"prod2"}
+
+
+def test_other_readers_pick_up_an_add(copy_work: Any, embedder: Any) -> None:
+    params = copy_work()
+    writer, reader = Retriever.open(params, embedder), Retriever.open(params, embedder)
+    writer.add_chunks(pd.DataFrame([dict(c, chunk_id="new#0000", meeting_id="new")
+                                    for c in corpus.chunks("acad1")[:1]]))
+    with pytest.raises(UnknownMeeting):
+        reader.search("x", meeting_id="new")
+    assert reader.reload() is True and reader.reload() is False
+    assert reader.search("speech recognizer errors", 1, meeting_id="new")[0]["chunk_id"] == "new#0000"
+
+
+def test_adding_bad_or_duplicate_chunks_is_refused(copy_work: Any, embedder: Any) -> None:
+    params = copy_work()
+    r = Retriever.open(params, embedder)
+    with pytest.raises(ValueError, match="already indexed"):
+        r.add_chunks(corpus.chunks("prod1"))
+    bad = [{k: v for k, v in c.items() if k != "text"} for c in corpus.chunks("prod1")]
+    with pytest.raises(ChunkError, match="missing columns \\['text'\\]"):
+        r.add_chunks(bad)
+    swapped = [dict(c, chunk_id="x#1", utt_start=5, utt_end=2) for c in corpus.chunks("prod1")[:1]]
+    with pytest.raises(ChunkError, match="utt_start > utt_end"):
+        r.add_chunks(swapped)
+    assert store.current_version(params.stage_dir("index")) == r.version == "v0001"
