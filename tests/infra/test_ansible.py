@@ -53,3 +53,27 @@ def test_failure_names_task_and_host_and_hides_secrets(tmp_path: Path, monkeypat
     assert SECRET not in str(err.value)
     leaked = [p for p in (tmp_path / "pdd").rglob("*") if p.is_file() and SECRET in p.read_text(errors="ignore")]
     assert not leaked
+
+
+@pytest.mark.parametrize("role", ["platform", "ray_head"])
+def test_compose_templates_render_to_valid_compose(role: str) -> None:
+    """The compose files the roles write: valid YAML, expected services, the shared network name."""
+    import jinja2
+    import yaml
+
+    role_dir = ANSIBLE_DIR / "roles" / role
+    defaults = yaml.safe_load((role_dir / "defaults" / "main.yml").read_text())
+    text = jinja2.Environment(undefined=jinja2.StrictUndefined).from_string(
+        (role_dir / "templates" / "docker-compose.yml.j2").read_text()).render(
+        **defaults, mlflow_tracking_uri="http://10.0.0.1:5000")
+    compose = yaml.safe_load(text)
+    if role == "platform":
+        assert set(compose["services"]) == {"postgres", "minio", "minio-bucket", "mlflow"}
+        service_defaults = yaml.safe_load((ANSIBLE_DIR / "roles/service/defaults/main.yml").read_text())
+        assert compose["networks"]["platform"]["name"] == service_defaults["platform_network"]
+        assert "/mnt/platform/postgres:/var/lib/postgresql/data" in compose["services"]["postgres"]["volumes"]
+        assert "PASSWORD}" in compose["services"]["mlflow"]["command"]  # from .env, not the file
+    else:
+        head = compose["services"]["ray-head"]
+        assert head["network_mode"] == "host" and "--head" in head["command"]
+        assert head["deploy"]["resources"]["reservations"]["devices"][0]["capabilities"] == ["gpu"]

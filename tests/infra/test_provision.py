@@ -222,3 +222,16 @@ def test_configure_apply_runs_every_playbook_on_the_inventory(apply_params, monk
     assert ev["platform_mode"] == "compose" and ev["minutes_overrides"] == ["x=1"]
     assert configure.inventory_path(apply_params).is_file()
     assert not [k for k in ev if "secret" in k.lower() or "password" in k.lower()]
+
+
+def test_apply_without_credentials_names_the_variables(apply_params, monkeypatch) -> None:
+    import os
+
+    from minutes.infra.context import MissingCredentials
+
+    for var in [v for v in os.environ if "OS_" in v]:
+        monkeypatch.delenv(var)
+    with pytest.raises(MissingCredentials, match="KVM_TACC_OS_APPLICATION_CREDENTIAL_ID"):
+        kvm.apply(apply_params)
+    with pytest.raises(MissingCredentials, match="CHI_UC_OS_APPLICATION_CREDENTIAL_SECRET"):
+        gpu.apply(apply_params)

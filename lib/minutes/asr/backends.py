@@ -87,23 +87,30 @@ class OpenAIWhisper:
             self.model.set_alignment_heads(alignment_heads_dump(heads, dims.n_text_layer, dims.n_text_head))
 
     def transcribe(self, audio: np.ndarray, asr: AsrParams) -> list[Segment]:
-        clips: str | list[float] = "0"
-        if asr.vad:  # openai-whisper has no VAD: reuse faster-whisper's Silero VAD, clip to speech
-            from faster_whisper.vad import VadOptions, get_speech_timestamps
+        ts_map = None
+        if asr.vad:
+            # openai-whisper has no VAD: use faster-whisper's Silero VAD the way faster-whisper does,
+            # concatenating the speech (one decode pass, not one per clip) and mapping times back.
+            from faster_whisper.vad import SpeechTimestampsMap, VadOptions, get_speech_timestamps
 
             speech = get_speech_timestamps(audio, VadOptions())
             if not speech:
                 return []
-            clips = [t for s in speech for t in (s["start"] / 16000.0, s["end"] / 16000.0)]
+            audio = np.concatenate([audio[c["start"]:c["end"]] for c in speech]).astype(np.float32)
+            ts_map = SpeechTimestampsMap(speech, 16000)
+
+        def t(x: float, is_end: bool = False) -> float:
+            return float(ts_map.get_original_time(x, is_end=is_end)) if ts_map else float(x)
+
         result = self.model.transcribe(
             audio, language=asr.language, beam_size=asr.beam_size if asr.beam_size > 1 else None,
             word_timestamps=asr.word_timestamps, fp16=self.device == "cuda", verbose=None,
-            condition_on_previous_text=False, clip_timestamps=clips)
+            condition_on_previous_text=False)
         out = []
         for s in result["segments"]:
-            seg = Segment(start=float(s["start"]), end=float(s["end"]), text=s["text"].strip())
+            seg = Segment(start=t(s["start"]), end=t(s["end"], True), text=s["text"].strip())
             if asr.word_timestamps:
-                seg["words"] = [Word(start=float(w["start"]), end=float(w["end"]), word=w["word"].strip(),
+                seg["words"] = [Word(start=t(w["start"]), end=t(w["end"], True), word=w["word"].strip(),
                                      probability=float(w["probability"])) for w in s.get("words", [])]
             out.append(seg)
         return out

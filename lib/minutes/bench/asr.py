@@ -94,7 +94,7 @@ def run(args: Any) -> dict[str, Any]:
     params = load_params("local", ["data.qmsum.max_meetings_per_split=" + ("6" if quick else "40")])
     threads = min(4, os.cpu_count() or 1)
     with tempfile.TemporaryDirectory(prefix="minutes-bench-asr-") as tmp:
-        paths, refs, synth_s = _audio(params, 1 if quick else 2, 6 if quick else 16, Path(tmp))
+        paths, refs, synth_s = _audio(params, 1 if quick else 2, 6 if quick else 12, Path(tmp))
         rows = [_backend(params, b, paths, refs, threads) for b in ("faster-whisper", "openai-whisper")]
     fw, ow = rows
     ratio = round(ow["rtf"] / fw["rtf"], 2) if fw["rtf"] else None

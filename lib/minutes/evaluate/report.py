@@ -104,12 +104,17 @@ def plot_comparison(table: "pd.DataFrame") -> Any:
     published = table["figures"].str.startswith("published").to_numpy()
     for j, (metric, color) in enumerate([("R-1", "tab:blue"), ("R-2", "tab:orange"), ("R-L", "tab:green")]):
         colors = ["lightgrey" if p else color for p in published]
-        ax.barh(y + (j - 1) * width, table[metric], height=width, color=colors, edgecolor=color, label=metric)
+        ax.barh(y + (j - 1) * width, table[metric], height=width, color=colors, edgecolor=color)
     ax.set_yticks(y, [f"{name}\n[{fig_}]" for name, fig_ in zip(table.index, table["figures"])], fontsize=8)
     ax.invert_yaxis()
     ax.set_xlabel("ROUGE F1 (points)")
     ax.set_title("Query-based meeting summarization: published QMSum test figures (grey) vs ours")
-    ax.legend(loc="lower right")
+    from matplotlib.patches import Patch
+
+    handles = [Patch(color=c, label=m) for m, c in
+               [("R-1", "tab:blue"), ("R-2", "tab:orange"), ("R-L (ours: R-Lsum)", "tab:green")]]
+    handles.append(Patch(facecolor="lightgrey", edgecolor="grey", label="published, QMSum test"))
+    ax.legend(handles=handles, loc="lower right", fontsize=8)
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
     return fig

@@ -2,6 +2,8 @@
 
 Stages and the service use two entry points: `minutes.index.build.build_index(params)` (the
 cached stage) and `minutes.index.retriever.Retriever.open(params)` (search, add meetings).
-Modules are split the way data flows: chunks (load, validate) -> embed (vectors) -> store (FAISS
-on disk) -> retriever (dense, BM25, hybrid) -> metrics/evaluate (how good it is).
+Modules are split the way data flows: chunks (load, validate) -> embed / onnx_int8 / ray_embed
+(vectors) -> faiss_index + store (FAISS on disk, versions, manifest) -> retriever (dense, BM25,
+hybrid) -> metrics / evaluate / backends (how good and how fast it is) -> report (the
+notebook's tables).
 """

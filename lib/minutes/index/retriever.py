@@ -13,7 +13,6 @@ never see a half-added meeting and never wait for the embedding of new chunks.
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Literal, Sequence
 
 from minutes import schema

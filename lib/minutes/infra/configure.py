@@ -49,7 +49,7 @@ def extravars(params: Any, mode: str, overrides: Iterable[str] = ()) -> dict[str
     """Variables of the playbooks (no secrets: those are read from the environment)."""
     return {"platform_mode": mode, "minutes_profile": params.profile, "minutes_overrides": list(overrides),
             "minutes_repo": str(REPO_ROOT), "minutes_python": sys.executable,
-            "platform_secrets_dir": str(state.infra_dir(params) / "secrets"),
+            "platform_generated_dir": str(state.infra_dir(params) / "generated"),
             "preflight_min_free_gb": 1 if mode == "local" else 20}
 
 

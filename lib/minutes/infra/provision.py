@@ -37,16 +37,34 @@ class Waiter:
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.monotonic
 
+    progress: bool = False
+
     def until(self, what: str, check: Callable[[], Any]) -> Any:
-        """Call `check` until it returns something truthy; WaitTimeout after timeout_s."""
-        deadline = self.clock() + self.timeout_s
-        while True:
-            result = check()
-            if result:
-                return result
-            if self.clock() >= deadline:
-                raise WaitTimeout(f"timed out after {self.timeout_s:.0f} s waiting for {what}")
-            self.sleep(self.poll_s)
+        """Call `check` until it returns something truthy; WaitTimeout after timeout_s.
+
+        With `progress`, a tqdm bar shows the seconds spent against the timeout.
+        """
+        start = self.clock()
+        deadline = start + self.timeout_s
+        bar = None
+        if self.progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=round(self.timeout_s), desc=f"waiting for {what}", unit="s", leave=True)
+        try:
+            while True:
+                result = check()
+                if bar is not None:
+                    bar.n = min(round(self.clock() - start), bar.total)
+                    bar.refresh()
+                if result:
+                    return result
+                if self.clock() >= deadline:
+                    raise WaitTimeout(f"timed out after {self.timeout_s:.0f} s waiting for {what}")
+                self.sleep(self.poll_s)
+        finally:
+            if bar is not None:
+                bar.close()
 
 
 @dataclass

@@ -13,4 +13,4 @@ def waiter(params: Any, kind: str) -> Waiter:
     if kind not in KINDS:
         raise ValueError(f"unknown wait {kind!r}; have {KINDS}")
     timeout = getattr(params.infra, f"{kind}_timeout_s")
-    return Waiter(timeout_s=timeout, poll_s=min(params.infra.poll_s, timeout))
+    return Waiter(timeout_s=timeout, poll_s=min(params.infra.poll_s, timeout), progress=True)

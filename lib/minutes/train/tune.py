@@ -128,7 +128,7 @@ def build_study_pairs(params: Any, tokenizer: Any, retrieve: Retrieve | None = N
     return out
 
 
-def start_ray(params: Any, attempts: int = 3) -> Any:
+def start_ray(params: Any, attempts: int = 4) -> Any:
     """`init_ray`, retried: on a loaded machine the local raylet can miss Ray's fixed 30 s
     registration window ("node timed out during startup"); a second start usually makes it."""
     from minutes.platform.ray_runtime import init_ray, shutdown_ray
@@ -141,7 +141,7 @@ def start_ray(params: Any, attempts: int = 3) -> Any:
                 raise
             log.warning("Ray did not start (attempt %d/%d): %s; retrying", attempt, attempts, exc)
             shutdown_ray()
-            time.sleep(2)
+            time.sleep(5 * attempt)
     raise AssertionError("unreachable")
 
 
