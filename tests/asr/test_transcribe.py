@@ -33,13 +33,16 @@ def test_backend_transcribes_speech(speech, cache, backend):
 
 @pytest.mark.parametrize("backend", ["faster-whisper", "openai-whisper"])
 def test_word_timestamps(speech, cache, backend):
-    wav, _ = speech
-    segs = transcribe_file(wav, AsrParams(backend=backend, word_timestamps=True, vad=False), cache_dir=cache)
+    """With VAD the backend decodes only the speech; times are mapped back to the recording."""
+    wav, turns = speech
+    segs = transcribe_file(wav, AsrParams(backend=backend, word_timestamps=True, vad=True), cache_dir=cache)
     words = [w for s in segs for w in s["words"]]
     assert len(words) >= 20
     assert all(s["start"] - 0.05 <= w["start"] <= w["end"] <= s["end"] + 0.05 for s in segs for w in s["words"])
     assert all(a["start"] <= b["start"] for a, b in zip(words, words[1:]))
     assert any("budget" in w["word"].lower() for w in words)
+    bob = [w for w in words if turns[1].start - 0.3 <= w["start"] <= turns[1].end]  # Bob's turn, after a pause
+    assert "twenty" in " ".join(w["word"].lower() for w in bob) or "25" in " ".join(w["word"] for w in bob)
 
 
 def test_long_audio_in_windows_keeps_recording_times(speech, cache):

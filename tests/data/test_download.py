@@ -1,7 +1,6 @@
 """Chameleon-profile sources fetched by URL (file:// here): QMSum from a repository zip, AMI
 annotations + audio. No network: the archives are built from local files in QMSum/NXT format."""
 import json
-import shutil
 import zipfile
 from pathlib import Path
 

@@ -111,3 +111,12 @@ def test_gate_table_says_what_happened_to_the_alias() -> None:
     moved = report.gate_table(decide("2", 30.0, 18.0, GateParams()), {"alias": "staging", "moved": True,
                                                                       "version": "2"})
     assert "moved to v2" in moved.loc["verdict", "detail"]
+
+
+def test_side_by_side_and_csv(scores, tmp_path) -> None:
+    table = report.side_by_side(scores, CONTEXTS, PREDICTIONS, ["P/general/0"])
+    assert list(table.index.get_level_values("system")) == ["reference", "extractive", "lora-v1"]
+    assert table.loc[("P/general/0", "lora-v1"), "text"] == "Nothing was decided."
+    assert math.isnan(table.loc[("P/general/0", "reference"), "R-Lsum"])  # the reference has no score
+    path = report.save_table(table, tmp_path / "t.csv")
+    assert path.read_text().splitlines()[0] == "query_id,system,question,R-Lsum,text"

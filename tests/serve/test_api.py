@@ -88,3 +88,36 @@ def test_openapi_documents_every_route(http: Any) -> None:
     assert {"/ask", "/minutes", "/transcribe", "/ingest", "/meetings", "/healthz", "/readyz", "/metrics"} <= set(paths)
     page = http.get("/")
     assert page.status_code == 200 and "<form id=\"ask-form\">" in page.text
+
+
+def test_demo_widgets_answer_through_their_callbacks(url: str) -> None:
+    from minutes.serve.client import Client
+    from minutes.serve.demo import build_ui
+
+    ui = build_ui(Client(url))
+    assert "design01" in [v for _, v in ui.widgets["picker"].options]
+    answer = ui.submit("What colour will the remote control be?", "design01")
+    assert answer is not None and answer["sources"]
+    assert "yellow" in ui.output.lower() and "design01" in ui.output
+    assert ui.submit("   ") is None and "empty" in ui.output
+    assert "# Minutes: design01" in ui.press_minutes("design01")
+
+
+def test_smoke_test_passes_against_the_service(url: str) -> None:
+    from minutes.serve.client import Client
+    from minutes.serve.smoke import check, smoke_test
+
+    rows = smoke_test(Client(url), "What case did they choose?", "design01")
+    check(rows)
+    assert len(rows) >= 10
+
+
+def test_load_test_against_the_service(url: str, serve_env: dict[str, Any]) -> None:
+    from minutes.serve.client import load_payloads
+    from minutes.serve.loadtest import run_load
+
+    payloads = load_payloads(serve_env["params"], n=10)
+    assert payloads[0] == {"question": "What case did they choose?", "meeting_id": "design01"}
+    rep = run_load(url, payloads, 30, 3, warmup=2, progress=False)
+    s = rep.summary()
+    assert s["requests"] == 30 and s["errors"] == 0 and s["mode"] == "extractive" and s["throughput_rps"] > 0

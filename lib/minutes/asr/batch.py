@@ -11,7 +11,7 @@ import math
 from pathlib import Path
 from typing import Any, Sequence
 
-from minutes.cache import hash_file, hash_params
+from minutes.cache import code_version, hash_file, hash_params
 from minutes.config import Params
 from minutes.io import read_json, write_json
 
@@ -76,7 +76,7 @@ def transcript_key(path: str | Path, params: Params) -> str | None:
         return None
     asr = params.asr.model_dump(mode="json", exclude={"ray_min_files", "cpus_per_task", "gpus_per_task",
                                                       "cpu_threads"})
-    return hash_params({"audio": audio, "asr": asr})[:24]
+    return hash_params({"audio": audio, "asr": asr, "code": code_version(("minutes.asr",))})[:24]
 
 
 def _cached(cache_dir: str, key: str) -> Path:

@@ -144,6 +144,13 @@ def to_source_meeting(job: AudioJob, segments: list[dict[str, Any]], audio_s: fl
     return SourceMeeting(meeting, utterances)
 
 
+def _reference_json(job: AudioJob) -> list[dict[str, Any]] | str | None:
+    """The reference kept beside a transcript: timed turns (synth, AMI) or plain text (folder)."""
+    if job.reference is not None:
+        return [{"speaker": t.speaker, "start": t.start, "end": t.end, "text": t.text} for t in job.reference]
+    return job.reference_text
+
+
 def reference_text(job: AudioJob) -> str | None:
     if job.reference is not None:
         return " ".join(t.text for t in job.reference)
@@ -186,7 +193,7 @@ def audio_meetings(params: Params, sources: list[SourceMeeting], problems: Probl
             result.meetings.append(sm)
             (tdir / f"{job.meeting_id}.json").write_text(
                 to_json(segments, meeting_id=job.meeting_id, source=job.source, file=job.path.name,
-                        model=params.asr.model, **stats), encoding="utf-8")
+                        model=params.asr.model, reference=_reference_json(job), **stats), encoding="utf-8")
             scored.append((job, stats))
     result.outputs.append(schema.TRANSCRIPTS)
 

@@ -124,3 +124,27 @@ def plot_asr_timeline(utterances: list[dict[str, Any]], meeting_id: str | None =
     ax.set(title=f"ASR segments of {meeting_id or '(no transcribed meeting)'}", xlabel="seconds")
     fig.tight_layout()
     return fig
+
+
+def reference_vs_asr(stage_dir: Any, limit: int = 8) -> Any:
+    """Reference turns beside what ASR heard in the same time span (first transcript with timed
+    references): the quickest way to see what the WER is made of."""
+    import json
+
+    import pandas as pd
+
+    from minutes import schema
+
+    for f in sorted((stage_dir / schema.TRANSCRIPTS).glob("*.json")):
+        data = json.loads(f.read_text(encoding="utf-8"))
+        ref = data.get("reference")
+        if not isinstance(ref, list) or not ref:
+            continue
+        rows = []
+        for turn in ref[:limit]:
+            heard = [s["text"] for s in data["segments"]
+                     if min(s["end"], turn["end"]) - max(s["start"], turn["start"]) > 0.5 * (s["end"] - s["start"])]
+            rows.append({"speaker": turn["speaker"], "start": turn["start"], "end": turn["end"],
+                         "reference": turn["text"], "asr": " ".join(heard)})
+        return pd.DataFrame(rows).style.set_caption(data.get("meeting_id", f.stem)) if rows else pd.DataFrame(rows)
+    return pd.DataFrame(columns=["speaker", "start", "end", "reference", "asr"])

@@ -72,6 +72,8 @@ CELLS: list[tuple[str, str]] = [
            "and pooled over all of them; `rtf` is transcription time over audio time. The evaluation notebook "
            "reads `asr_wer.json`. `python -m minutes.bench asr` compares both backends on the same audio."),
     ("code", "report.asr_table(stage_dir)"),
+    ("md", "What was said (the reference turns) beside what Whisper heard in the same seconds:"),
+    ("code", "report.reference_vs_asr(stage_dir, limit=6)"),
     ("md", "## 7. Key figures\n\nRecorded into the run's `run.json` and the runs index."),
     ("code", "figures = report.key_figures(products, stage_dir)\n"
              "ctx.record(**figures)\n"

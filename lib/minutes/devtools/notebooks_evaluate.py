@@ -110,7 +110,11 @@ start of each retrieved excerpt."""),
 focus = next((s.name for s in results.systems if s.kind == "lora"), summary["R-Lsum"].idxmax())
 worst = report.worst_queries(scores, prep.contexts, results.predictions, focus, params.evaluate.worst_n)
 print(f"system: {results.labels[focus]}")
+report.save_table(worst, out_dir / "worst_queries.csv")
 worst"""),
+    ("md", "The same queries answered by every system, beside the reference:"),
+    ("code", """\
+report.side_by_side(scores, prep.contexts, results.predictions, list(worst.index[:3]))"""),
 
     ("md", """\
 ## 8. The whole system on one page
@@ -128,8 +132,8 @@ and its reason, and the plots; the same figures go to run.json."""),
 figs = stage.figures(scores, decision, action, prep.split)
 metrics_path = stage.save_metrics(prep, results, scores, decision, action, quality)
 run_id = stage.log_mlflow(params, prep, results, figs, decision,
-                          [metrics_path, out_dir / stage.SCORES, out_dir / "rouge_slices.png",
-                           out_dir / "rouge_vs_published.png"])
+                          [metrics_path, out_dir / stage.SCORES, out_dir / "worst_queries.csv",
+                           out_dir / "rouge_slices.png", out_dir / "rouge_vs_published.png"])
 ctx.record(**figs, mlflow_run_id=run_id)
 print(f"MLflow run {run_id}; {metrics_path}")"""),
 

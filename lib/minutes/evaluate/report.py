@@ -179,6 +179,28 @@ def worst_queries(scores: "pd.DataFrame", contexts: Sequence[Mapping[str, Any]],
     return pd.DataFrame(rows).set_index("query_id")
 
 
+def side_by_side(scores: "pd.DataFrame", contexts: Sequence[Mapping[str, Any]],
+                 predictions: Mapping[str, Sequence[Mapping[str, Any]]], query_ids: Sequence[str],
+                 metric: str = "rougeLsum") -> "pd.DataFrame":
+    """Every system's answer (and score) to the same queries, beside the reference (which
+    carries the question, so it is not repeated on every row)."""
+    import pandas as pd
+
+    by_id = {c["query_id"]: c for c in contexts}
+    score = {(r["system"], r["query_id"]): r[metric] for _, r in scores.iterrows()}
+    rows = []
+    for qid in query_ids:
+        c = by_id[qid]
+        rows.append({"query_id": qid, "system": "reference", "text": c["answer"], SHORT[metric]: None,
+                     "question": c["query"]})
+        for system, preds in predictions.items():
+            text = next((p["prediction"] for p in preds if p["query_id"] == qid), "")
+            value = score.get((system, qid))
+            rows.append({"query_id": qid, "system": system, "text": text, "question": "",
+                         SHORT[metric]: None if value is None else round(float(value), 2)})
+    return pd.DataFrame(rows).set_index(["query_id", "system"])[["question", SHORT[metric], "text"]]
+
+
 def gate_table(decision: Any, action: Mapping[str, Any]) -> "pd.DataFrame":
     """One row per gate check plus the verdict and what happened to the alias (always non-empty)."""
     import pandas as pd
@@ -264,6 +286,15 @@ def quality_page(params: "Params", scores: "pd.DataFrame", gate: Mapping[str, An
         rows.append({"part": "gate", "figure": f"{gate.get('alias', '')} gate",
                      "value": "passed" if gate.get("passed") else "failed", "source": gate.get("reason", "")})
     return pd.DataFrame(rows).set_index(["part", "figure"])
+
+
+def save_table(table: "pd.DataFrame", path: Path) -> Path:
+    """A table as CSV, atomically (an MLflow artifact beside the plots)."""
+    from minutes.io import atomic_path
+
+    with atomic_path(path, suffix=".csv") as tmp:
+        table.to_csv(tmp)
+    return path
 
 
 def save_figure(fig: Any, path: Path) -> Path:

@@ -234,7 +234,11 @@ def _tables(results: Any, metric: str) -> tuple[Any, Any]:
 
 
 def _close_trial_runs(params: Any, experiment_id: str, study: str, trials: Any) -> dict[str, str]:
-    """Mark every trial's MLflow run finished (ASHA kills trials mid-run); trial_id -> run_id."""
+    """Give every trial's MLflow run the status Tune saw; trial_id -> run_id.
+
+    A trial Tune stops (ASHA, or the last epoch under `max_t`) can be interrupted inside its run,
+    which MLflow then records as FAILED or leaves RUNNING; a crashed driver leaves RUNNING too.
+    """
     from mlflow import MlflowClient
 
     client = MlflowClient()
@@ -249,8 +253,9 @@ def _close_trial_runs(params: Any, experiment_id: str, study: str, trials: Any) 
             continue
         client.set_tag(run.info.run_id, "stopped_early_by_asha", str(bool(row["stopped_early"])).lower())
         client.set_tag(run.info.run_id, "epochs_done", str(row["epochs_done"]))
-        if run.info.status == "RUNNING":
-            client.set_terminated(run.info.run_id, "FAILED" if row["status"] == "ERROR" else "FINISHED")
+        wanted = "FAILED" if row["status"] == "ERROR" else "FINISHED"
+        if run.info.status != wanted:
+            client.set_terminated(run.info.run_id, wanted, end_time=run.info.end_time or None)
     return out
 
 
