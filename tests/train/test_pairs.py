@@ -84,3 +84,11 @@ def test_subsample_keeps_minutes_share():
     assert len(picked) == 20
     assert sum(p["task"] == "minutes" for p in picked) == 2
     assert subsample(items, 20, seed=1) == picked
+
+
+def test_subsample_of_queries_keeps_general_share():
+    """The study samples queries (kind general/specific) before it builds pairs."""
+    items = [{"kind": "general", "i": i} for i in range(5)] + [{"kind": "specific", "i": i} for i in range(45)]
+    picked = subsample(items, 10, seed=3)
+    assert len(picked) == 10
+    assert sum(p["kind"] == "general" for p in picked) == 1

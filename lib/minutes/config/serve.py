@@ -24,6 +24,7 @@ class LoadTestParams(Section):
 class ServeParams(Section):
     host: str = "127.0.0.1"
     port: int = Field(8800, ge=1, le=65535)
+    #: Registry alias the service follows (staging / production); a number pins that version.
     model_alias: str = "staging"
     max_question_chars: int = Field(2000, ge=1)
     default_k: int = Field(5, ge=1)

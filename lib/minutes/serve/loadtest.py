@@ -120,12 +120,15 @@ def plot(reports: Sequence[LoadReport]) -> Any:
 
 
 def run_suite(params: Any, base_url: str, payloads: Sequence[dict[str, Any]], generative: bool,
-              progress: bool = True) -> list[LoadReport]:
+              progress: bool = True, extractive: bool = True) -> list[LoadReport]:
     """The load tests of notebook 50 and `bench serve`: /ask forced extractive at
     `serve.loadtest.concurrency`, then (when a model holds the alias) forced generative."""
     lt = params.serve.loadtest
-    reports = [run_load(base_url, [{**p, "mode": "extractive"} for p in payloads], lt.requests, lt.concurrency,
-                        warmup=lt.warmup, timeout_s=lt.timeout_s, name="ask extractive", progress=progress)]
+    reports = []
+    if extractive:
+        reports.append(run_load(base_url, [{**p, "mode": "extractive"} for p in payloads], lt.requests,
+                                lt.concurrency, warmup=lt.warmup, timeout_s=lt.timeout_s, name="ask extractive",
+                                progress=progress))
     if generative and lt.generative_requests > 0:
         reports.append(run_load(base_url, [{**p, "mode": "generative"} for p in payloads], lt.generative_requests,
                                 lt.generative_concurrency, warmup=1, timeout_s=max(lt.timeout_s, 300.0),

@@ -26,15 +26,19 @@ class Loaded:
 
 
 def registry_version(params: Params) -> str | None:
-    """The version holding the alias, or None when none does (or the model is not registered)."""
+    """The version holding the alias (or the version itself when `serve.model_alias` is a number),
+    or None when none does (or the model is not registered)."""
     from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
 
     from minutes.platform.mlflow_server import tracking_uri
 
     client = MlflowClient(tracking_uri=tracking_uri(params))
+    ref = params.serve.model_alias
     try:
-        mv = client.get_model_version_by_alias(params.train.registered_model, params.serve.model_alias)
+        if ref.isdigit():  # a version number pins that version (benchmarks, emergency pinning)
+            return str(client.get_model_version(params.train.registered_model, ref).version)
+        mv = client.get_model_version_by_alias(params.train.registered_model, ref)
     except MlflowException as exc:
         if exc.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE", "NOT_FOUND"):
             return None
