@@ -57,8 +57,8 @@ def test_t5_lora_targets_trains_saves_and_generates(tmp_path: Path) -> None:
     assert names and all("lora_" in n for n in names)
     assert all(any(f".{m}.lora_" in n for m in ("q", "v")) for n in names)
 
-    before, after = _train(peft_model, tok, steps=12, lr=3e-2)
-    assert after < before * 0.8, (before, after)
+    before, after = _train(peft_model, tok, steps=8, lr=5e-2)
+    assert after < before * 0.9, (before, after)
 
     out = tmp_path / "adapter"
     save_checkpoint(peft_model, tok, _setup(base), {"lora_r": 4, "lora_alpha": 8}, out, {"epoch": 1})

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from minutes.config.base import Section
 
@@ -12,7 +12,7 @@ class LoadTestParams(Section):
     requests: int = Field(500, ge=1)
     concurrency: int = Field(8, ge=1)
     #: Requests sent before measuring (first calls pay for lazy initialisation).
-    warmup: int = Field(10, ge=0)
+    warmup: int = Field(50, ge=0)
     generative_requests: int = Field(20, ge=0)
     generative_concurrency: int = Field(2, ge=1)
     timeout_s: float = Field(60.0, gt=0)
@@ -48,3 +48,9 @@ class ServeParams(Section):
     #: MLflow experiment of the 50_deploy runs (smoke and load-test figures, plot).
     mlflow_experiment: str = "deploy"
     loadtest: LoadTestParams = LoadTestParams()
+
+    @field_validator("model_alias", mode="before")
+    @classmethod
+    def _version_as_text(cls, v: object) -> object:
+        """`serve.model_alias=3` on the command line arrives as a number: keep it as "3"."""
+        return str(v) if isinstance(v, int) and not isinstance(v, bool) else v

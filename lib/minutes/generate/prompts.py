@@ -110,7 +110,9 @@ def build_prompt(question: str, hits: list[Hit], tokenizer: Any, max_tokens: int
     if room < 4:
         raise ValueError(f"max_tokens={max_tokens} leaves no room after the {task!r} instruction "
                          f"({budget - room} tokens); raise train.max_source_tokens")
-    question = truncate_to_tokens(tokenizer, question, max(room // 2, 0) if hits else room)
+    # A question keeps up to half the room, and a short one (<= 64 tokens) is never cut while
+    # excerpts still get a few tokens: a half-asked question is worse than a shorter excerpt.
+    question = truncate_to_tokens(tokenizer, question, max(room // 2, min(64, room - 8)) if hits else room)
     header = f"{head}{question}{tail}"
     budget -= count_tokens(tokenizer, header)
     excerpts = ["\n" + format_excerpt(h) for h in hits]

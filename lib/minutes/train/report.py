@@ -85,10 +85,9 @@ def trials_table(result: Any) -> Any:
 def plot_curves(result: Any) -> Any:
     """Train/val loss and val ROUGE-L per epoch, one line per trial (the best one bold)."""
     import matplotlib.pyplot as plt
-    from matplotlib.ticker import MaxNLocator
 
     hist = result.history
-    fig, axes = plt.subplots(1, 3, figsize=(14, 3.6))
+    fig, axes = plt.subplots(1, 3, figsize=(14, 3.6), sharex=True)
     panels = [("train_loss", "train loss"), ("val_loss", "val loss"), ("val_rougeL", "val ROUGE-L (quick slice)")]
     for ax, (col, title) in zip(axes, panels):
         for trial_id, g in hist.groupby("trial_id"):
@@ -98,7 +97,7 @@ def plot_curves(result: Any) -> Any:
                     label=f"{trial_id}{' (best)' if best else ''}")
         ax.set_title(title)
         ax.set_xlabel("epoch (0 = before training)" if col == "val_loss" else "epoch")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_xticks(sorted({int(e) for e in hist["epoch"].dropna()}))
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=7)
     fig.tight_layout()
