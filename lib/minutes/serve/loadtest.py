@@ -109,7 +109,9 @@ def plot(reports: Sequence[LoadReport]) -> Any:
         df = rep.frame()
         s = rep.summary()
         label = f"{rep.name} (c={rep.concurrency}, p95 {s['p95_ms']:.0f} ms, {s['throughput_rps']:.0f} req/s)"
-        ax1.hist(df["latency_ms"], bins=40, alpha=0.6, label=label)
+        lat = df["latency_ms"].clip(lower=0.1)
+        bins = np.geomspace(lat.min(), lat.max() * 1.001, 40) if lat.max() > lat.min() else 10
+        ax1.hist(lat, bins=bins, alpha=0.6, label=label)
         ax2.plot(df["t_s"], df["latency_ms"], ".", ms=3, alpha=0.6, label=rep.name)
     ax1.set(xlabel="latency (ms)", ylabel="requests", title="latency distribution", xscale="log")
     ax2.set(xlabel="time since start (s)", ylabel="latency (ms)", title="latency over the run", yscale="log")
