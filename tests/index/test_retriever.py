@@ -223,3 +223,13 @@ def test_adding_bad_or_duplicate_chunks_is_refused(copy_work: Any, embedder: Any
     with pytest.raises(ChunkError, match="utt_start > utt_end"):
         r.add_chunks(swapped)
     assert store.current_version(params.stage_dir("index")) == r.version == "v0001"
+
+
+def test_opening_sets_the_faiss_search_threads(built: dict[str, Any], embedder: Any) -> None:
+    import faiss
+
+    faiss.omp_set_num_threads(2)
+    Retriever.open(ci_params(built["work"], "index.faiss_threads=0"), embedder)
+    assert faiss.omp_get_max_threads() == 2  # 0 leaves FAISS alone
+    Retriever.open(built["params"], embedder)
+    assert faiss.omp_get_max_threads() == built["params"].index.faiss_threads == 1

@@ -34,6 +34,10 @@ class IndexParams(Section):
     #: Filtered searches (one meeting, one domain) score the candidates exactly when at most this
     #: many chunks pass the filter, and go through the FAISS index with an id selector otherwise.
     exact_filter_max: int = Field(50_000, ge=0)
+    #: OpenMP threads of FAISS searches in a process with a Retriever (0 = FAISS's default, all
+    #: cores). One query at a time is fastest on one thread: on 2 busy cores a flat search of
+    #: 100k vectors took p95 18 ms with 1 thread and 60 ms with 2 (python -m minutes.bench index).
+    faiss_threads: int = Field(1, ge=0)
     k: int = Field(10, ge=1, le=200)
     bm25_k1: float = Field(1.5, gt=0)
     bm25_b: float = Field(0.75, ge=0, le=1)

@@ -45,6 +45,15 @@ def make(kind: str, dim: int, n_train: int, p: "IndexParams") -> tuple[Any, dict
     raise ValueError(f"index.kind {kind!r} is not one of flat, hnsw, ivf, ivfpq")
 
 
+def set_search_threads(p: "IndexParams") -> None:
+    """FAISS's OpenMP thread count for searching (`index.faiss_threads`; 0 leaves it alone).
+    Process-wide, like every OpenMP setting: the Retriever sets it, builds do not."""
+    import faiss
+
+    if p.faiss_threads > 0:
+        faiss.omp_set_num_threads(p.faiss_threads)
+
+
 def configure_search(index: Any, p: "IndexParams") -> Any:
     """Apply the query-time knobs (efSearch, nprobe) from params."""
     import faiss

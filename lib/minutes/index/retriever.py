@@ -104,6 +104,7 @@ class Retriever:
         self._embedder_lock = threading.Lock()
         self._write_lock = threading.Lock()
         self._query_cache: dict[str, "np.ndarray"] = {}
+        faiss_index.set_search_threads(self.p)
         if embedder is not None:
             self._check_model(embedder)
 
