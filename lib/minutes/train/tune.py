@@ -19,6 +19,7 @@ from typing import Any, Callable
 from minutes import schema
 from minutes.cache import Stage, hash_params, hash_path
 from minutes.io import read_json, write_json, write_jsonl
+from minutes.platform.ray_runtime import init_ray
 from minutes.train import pairs as pairs_mod
 from minutes.train.pairs import Retrieve
 from minutes.train.trial import TAG_STUDY, TAG_TRIAL, TrialSetup, default_threads, run_trial
@@ -126,23 +127,6 @@ def build_study_pairs(params: Any, tokenizer: Any, retrieve: Retrieve | None = N
         out[split] = pairs_mod.build_pairs(queries, by_meeting, retrieve, tokenizer, tp.max_source_tokens,
                                            tp.max_target_tokens, tp.retrieved_chunks, ensure_gold, utts)
     return out
-
-
-def start_ray(params: Any, attempts: int = 4) -> Any:
-    """`init_ray`, retried: on a loaded machine the local raylet can miss Ray's fixed 30 s
-    registration window ("node timed out during startup"); a second start usually makes it."""
-    from minutes.platform.ray_runtime import init_ray, shutdown_ray
-
-    for attempt in range(1, attempts + 1):
-        try:
-            return init_ray(params)
-        except Exception as exc:  # noqa: BLE001 - Ray raises a bare Exception for this
-            if attempt == attempts or params.ray.address or "timed out during startup" not in str(exc):
-                raise
-            log.warning("Ray did not start (attempt %d/%d): %s; retrying", attempt, attempts, exc)
-            shutdown_ray()
-            time.sleep(5 * attempt)
-    raise AssertionError("unreachable")
 
 
 # --------------------------------------------------------------------------- search space
@@ -339,7 +323,7 @@ def run_study(params: Any, resume: bool = True, retrieve: Retrieve | None = None
         seed=tp.seed, generation=generation_settings(tp), gen_batch_size=tp.gen_batch_size,
         tracking_uri=uri, experiment_id=experiment_id, study=study_name(params, data_hash))
 
-    start_ray(params)
+    init_ray(params)
     t0 = time.time()
     tuner, resumed = make_tuner(params, setup, train_dir / "ray", setup.study, resume)
     results = tuner.fit()
