@@ -46,7 +46,7 @@ test-fast: setup
 	$(PY) -m pytest -q -m "not slow" tests
 
 bench: setup
-	$(PY) -m minutes.bench
+	$(PY) -m minutes.bench $(BENCH)
 
 teardown: setup
 	$(PY) -m minutes run --profile $(PROFILE) --only 99
