@@ -47,6 +47,8 @@ class TrialSetup:
     experiment_id: str = ""
     study: str = ""
     system_metrics: bool = True
+    # MLflow samples every 10 s by default, which misses short trials entirely
+    system_metrics_interval_s: float = 1.0
 
     def model_meta(self, config: dict[str, Any]) -> dict[str, Any]:
         return {"base_model": self.base_model, "base_path": self.base_path, "seed": self.seed,
@@ -96,6 +98,9 @@ def _mlflow_run(setup: TrialSetup, trial_id: str, trial_name: str, config: dict[
     import mlflow
 
     mlflow.set_tracking_uri(setup.tracking_uri)
+    if setup.system_metrics:
+        mlflow.set_system_metrics_sampling_interval(setup.system_metrics_interval_s)
+        mlflow.set_system_metrics_samples_before_logging(1)
     found = mlflow.search_runs(experiment_ids=[setup.experiment_id], output_format="list",
                                filter_string=f"tags.`{TAG_STUDY}` = '{setup.study}' and "
                                              f"tags.`{TAG_TRIAL}` = '{trial_id}'")
