@@ -58,3 +58,14 @@ def test_secret_named_parameter_is_masked(tmp_path: Path, monkeypatch: pytest.Mo
     assert "pg-pass-9876" in out.read_text()  # papermill itself copies it everywhere
     archive_notebook(out, tmp_path / "archive", "nb")
     assert "pg-pass-9876" not in _all_text(tmp_path / "archive")
+
+
+def test_metrics_keep_token_counts_but_lose_tokens() -> None:
+    from minutes.reports.scrub import MASK, scrub_obj
+
+    metrics = {"chunk_tokens_mean": 412.5, "max_source_tokens": 256, "ingest_token": "abcdef-123",
+               "nested": {"apiToken": "zz-998877", "note": "value ingest-token-0005 leaked"}}
+    clean = scrub_obj(metrics, environ={"MINUTES_INGEST_TOKEN": "ingest-token-0005"})
+    assert clean["chunk_tokens_mean"] == 412.5 and clean["max_source_tokens"] == 256
+    assert clean["ingest_token"] == MASK and clean["nested"]["apiToken"] == MASK
+    assert clean["nested"]["note"] == f"value {MASK} leaked"

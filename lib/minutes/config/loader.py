@@ -17,12 +17,10 @@ from pydantic import ValidationError
 
 from minutes import REPO_ROOT
 from minutes.config.profile import Params
+from minutes.config.secrets import secret_name
 
 PARAMS_DIR = REPO_ROOT / "params"
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-#: Names under which a value may never be given in a params file or override (they end up
-#: in archived notebooks). Credentials come from the environment or clouds.yaml.
-_SECRET_KEY = re.compile(r"(password|secret|token|api_key|access_key|credential)$", re.I)
 
 
 class ParamsError(ValueError):
@@ -132,7 +130,8 @@ def _expand_env(value: Any) -> Any:
 
 def _check_no_secrets(data: dict[str, Any], source: str) -> None:
     for dotted in _dotted_keys(data):
-        if _SECRET_KEY.search(dotted.rsplit(".", 1)[-1]):
+        # such values would end up in archived notebooks; they come from the environment instead
+        if secret_name(dotted.rsplit(".", 1)[-1]):
             raise ParamsError(
                 f"{source}: key {dotted!r} looks like a credential; credentials come from the "
                 "environment (or clouds.yaml), never from params files or overrides")

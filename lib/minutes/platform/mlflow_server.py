@@ -14,6 +14,11 @@ from minutes.config import Params
 from minutes.platform.processes import Service
 
 
+#: MLflow 3 starts eight huey job workers (~270 MB each) for GenAI jobs we never submit; on a
+#: 2-core machine they cost 2 GB and steal CPU from the service's load test.
+LOCAL_SERVER_ENV = {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+
+
 def mlflow_dir(params: Params) -> Path:
     return params.stage_dir("mlflow")
 
@@ -38,7 +43,7 @@ def ensure_server(params: Params, wait_s: float = 120.0) -> str:
         svc.start([str(mlflow_bin), "server", "--backend-store-uri", f"sqlite:///{d / 'mlflow.db'}",
                    "--artifacts-destination", str(d / "artifacts"), "--serve-artifacts",
                    "--host", params.mlflow.host, "--port", str(params.mlflow.port), "--workers", "1"],
-                  wait_s=wait_s)
+                  env=LOCAL_SERVER_ENV, wait_s=wait_s)
     os.environ["MLFLOW_TRACKING_URI"] = uri
     return uri
 

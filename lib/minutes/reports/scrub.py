@@ -10,13 +10,13 @@ import os
 import re
 from typing import Any, Iterable, Mapping
 
+from minutes.config.secrets import secret_name
+
 MASK = "***"
 #: Environment variable names whose values are credentials.
 SECRET_ENV = re.compile(
     r"(SECRET|PASSWORD|PASSWD|TOKEN|API_?KEY|ACCESS_KEY|PRIVATE_KEY|CREDENTIAL_ID|^MINIO_|^AWS_SESSION)",
     re.I)
-#: Parameter / metadata key names whose values are credentials.
-SECRET_KEY = re.compile(r"(secret|password|passwd|token|api_?key|access_key|private_key|credential)", re.I)
 #: Values shorter than this are not masked (masking "1" or "true" everywhere would wreck reports).
 MIN_SECRET_LEN = 6
 
@@ -39,12 +39,12 @@ def scrub_text(text: str, values: Iterable[str]) -> str:
 def _secret_params(params: Mapping[str, Any]) -> list[str]:
     found = []
     for key, value in params.items():
-        if SECRET_KEY.search(str(key)) and value not in (None, ""):
+        if secret_name(key) and value not in (None, ""):
             found.append(str(value))
         elif isinstance(value, (list, tuple)):
             # overrides like ["mlflow.token=abc"]
             for item in value:
-                if isinstance(item, str) and "=" in item and SECRET_KEY.search(item.split("=", 1)[0]):
+                if isinstance(item, str) and "=" in item and secret_name(item.split("=", 1)[0]):
                     found.append(item.split("=", 1)[1])
     return found
 
@@ -57,7 +57,7 @@ def _walk(obj: Any, values: list[str]) -> Any:
     if isinstance(obj, dict):
         out = {}
         for k, v in obj.items():
-            if SECRET_KEY.search(str(k)) and isinstance(v, (str, int, float)) and v not in ("", None):
+            if secret_name(k) and isinstance(v, (str, int, float)) and v not in ("", None):
                 out[k] = MASK
             else:
                 out[k] = _walk(v, values)
