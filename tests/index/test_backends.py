@@ -56,7 +56,11 @@ def test_onnx_int8_keeps_the_vectors_and_the_rankings(built: dict[str, Any], emb
     f = out["figures"]
     assert f["onnx_speedup"] > 0 and f["onnx_int8_cosine_to_torch_mean"] > 0.97
     assert f["onnx_int8_within_recall@10_retained"] == pytest.approx(1.0)
-    assert set(out["table"].index.get_level_values("label")) == {"torch", "onnx-int8"}
+    # int8 questions against the torch index, in both settings (what serve.query_backend does)
+    assert f["int8_queries_within_recall@10_retained"] == pytest.approx(1.0)
+    assert f["int8_queries_corpus_recall@10_retained"] > 0.9
+    assert 0 < f["onnx_int8_query_ms"] and 0 < f["torch_query_ms"]
+    assert set(out["table"].index.get_level_values("label")) == {"torch", "onnx-int8", "int8 queries, torch index"}
 
 
 @pytest.mark.slow

@@ -122,3 +122,8 @@ def test_load_test_against_the_service(url: str, serve_env: dict[str, Any]) -> N
     rep = run_load(url, payloads, 30, 3, warmup=2, progress=False)
     s = rep.summary()
     assert s["requests"] == 30 and s["errors"] == 0 and s["mode"] == "extractive" and s["throughput_rps"] > 0
+    # 2 distinct questions, 2 warm-up requests from the end of the list: all 30 repeat one
+    assert s["repeated_questions"] == 30 and len(payloads) == 2
+    fresh = run_load(url, payloads + [{"question": f"Who spoke about item {i}?", "meeting_id": "design01"}
+                                      for i in range(8)], 6, 2, warmup=2, progress=False).summary()
+    assert fresh["repeated_questions"] == 0 and fresh["errors"] == 0

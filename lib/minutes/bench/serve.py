@@ -40,8 +40,8 @@ def _measure(profile: str, overrides: list[str], extractive: bool, generative_on
     from minutes.config import load_params
     from minutes.platform.local_services import api_argv
     from minutes.platform.processes import Service
-    from minutes.serve.client import Client, load_payloads
-    from minutes.serve.loadtest import run_suite
+    from minutes.serve.client import Client
+    from minutes.serve.loadtest import run_suite, suite_payloads
 
     port = _free_port()
     params = load_params(profile, [*overrides, f"serve.port={port}"])
@@ -51,7 +51,7 @@ def _measure(profile: str, overrides: list[str], extractive: bool, generative_on
     try:
         url = f"http://127.0.0.1:{port}"
         ready = Client(url).wait_ready(300)
-        payloads = load_payloads(params, n=200)
+        payloads = suite_payloads(params)
         reports = run_suite(params, url, payloads, generative=ready["mode"] == "generative", progress=False,
                             extractive=extractive and not generative_only)
     finally:

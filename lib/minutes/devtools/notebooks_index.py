@@ -80,8 +80,10 @@ locator"""),
     ("md", """## 6. int8 ONNX embedder
 
 The same model exported to ONNX and dynamically quantized to int8 (`index.backend=onnx-int8`,
-CPU only). Throughput is timed on the same chunks for both backends; quality is the dense
-retrieval of the same queries against an index of int8 vectors. Off when
+CPU only). Throughput is timed on the same chunks for both backends, and the cost of one
+question embedded alone (what the service pays per request). Quality is the dense retrieval of
+the same queries against an index of int8 vectors, and of int8 questions against this torch
+index (`serve.query_backend=onnx-int8`, within meetings and across the corpus). Off when
 `index.compare_onnx` is false (the ci profile, to stay within its time budget)."""),
     ("code", """onnx = None
 if params.index.compare_onnx:

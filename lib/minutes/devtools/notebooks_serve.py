@@ -28,7 +28,7 @@ holding the alias `serve.model_alias`; with none, answers are extractive (the be
 utterances of the retrieved passages)."""),
     ("code", """import pandas as pd
 from minutes.serve import deploy, loadtest, report, smoke
-from minutes.serve.client import Client, load_payloads
+from minutes.serve.client import Client
 from minutes.infra.configure import as_list
 
 pd.DataFrame(deploy.inputs(params))"""),
@@ -50,8 +50,8 @@ print(deploy.syntax_check('compose'))"""),
 Every route once, and bad input (empty question, unknown meeting, k out of range, invalid JSON,
 ingest without a token) refused with the promised 4xx. The question is a real QMSum query of
 the evaluation split, asked within its meeting."""),
-    ("code", """payloads = load_payloads(params, n=200)
-sample = payloads[0]
+    ("code", """payloads = loadtest.suite_payloads(params)
+sample = payloads[-1]  # the load test's warm-up asks it again; its measured requests do not
 rows = []
 for name, base in dep.urls.items():  # one deployment locally; production and staging on Chameleon
     Client(base).wait_ready(300)
@@ -64,10 +64,13 @@ pd.DataFrame(rows)"""),
     ("md", """## 4. Load test
 
 `serve.loadtest.requests` requests to `/ask` at `serve.loadtest.concurrency` (one keep-alive
-connection per worker thread, latency measured at the client), cycling through the evaluation
-questions, each within its meeting; first forced extractive, then, when a model holds the alias,
-forced generative (`generative_requests` at `generative_concurrency`). Targets for extractive
-`/ask` on a 2-core machine: p95 ≤ 50 ms, ≥ 50 requests/s, no errors."""),
+connection per worker thread, latency measured at the client), each a different real QMSum
+question asked within its meeting while the data has enough of them (`repeated_questions`
+counts the rest: the service remembers question vectors, so a repeat skips the embedding).
+First forced extractive, then, when a model holds the alias, forced generative
+(`generative_requests` at `generative_concurrency`). Targets for extractive `/ask` on a 2-core
+machine: p95 ≤ 50 ms, ≥ 50 requests/s, no errors. Questions are embedded by
+`serve.query_backend` (local: the int8 export of the index's model, see notebook 20)."""),
     ("code", """reports = loadtest.run_suite(params, url, payloads, generative=ready['mode'] == 'generative')
 if ready['mode'] != 'generative':
     print(f"generative: no version holds {params.serve.model_alias!r}, so this deployment answers extractively; "

@@ -159,6 +159,11 @@ class Retriever:
     def version(self) -> str:
         return self._view.snap.version
 
+    @property
+    def snapshot(self) -> store.Snapshot:
+        """The index version this retriever reads (to open another retriever on the same vectors)."""
+        return self._view.snap
+
     def __len__(self) -> int:
         return len(self._view.chunks)
 

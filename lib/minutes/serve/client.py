@@ -92,10 +92,18 @@ def metric_value(text: str, name: str, **labels: str) -> float | None:
 
 
 def load_payloads(params: Params, n: int = 200, within_meeting: bool = True) -> list[dict[str, Any]]:
-    """/ask bodies from the evaluation split's real questions (specific ones first)."""
+    """/ask bodies from real questions, each question text once (the service remembers question
+    vectors, so a repeated text would measure the cache): the evaluation split's first,
+    specific ones before general, then the other splits' when `n` asks for more."""
     rows = read_jsonl(params.stage_dir("etl") / schema.QUERIES)
-    split = params.evaluate.split
-    rows = sorted([r for r in rows if r.get("split") == split] or rows, key=lambda r: (r["kind"] != "specific", r["query_id"]))
     if not rows:
         raise ValueError(f"{params.stage_dir('etl') / schema.QUERIES}: no queries")
-    return [{"question": r["query"], "meeting_id": r["meeting_id"] if within_meeting else None} for r in rows[:n]]
+    split = params.evaluate.split
+    rows = sorted(rows, key=lambda r: (r.get("split") != split, r["kind"] != "specific", r["query_id"]))
+    seen: set[str] = set()
+    out = []
+    for r in rows:
+        if r["query"] not in seen and len(out) < n:
+            seen.add(r["query"])
+            out.append({"question": r["query"], "meeting_id": r["meeting_id"] if within_meeting else None})
+    return out

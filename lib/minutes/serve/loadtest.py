@@ -3,6 +3,11 @@
 Worker threads with one keep-alive connection each (threads, not asyncio, so it runs the same in
 a Jupyter kernel, which already has an event loop). Latency is measured at the client, so it
 includes HTTP and queueing, which is what a user waits for.
+
+The service remembers question vectors, so a request whose question was asked before skips the
+embedding. Warm-up requests take their questions from the end of the payload list and measured
+ones from the start, and the report says how many measured requests repeated a question: with
+enough distinct payloads the figures are those of new questions (the costly case).
 """
 from __future__ import annotations
 
@@ -22,6 +27,8 @@ class LoadReport:
     concurrency: int
     records: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
+    #: measured requests whose body was sent before in this test (served from the question cache)
+    repeats: int = 0
 
     def summary(self) -> dict[str, Any]:
         lat = np.array([r["latency_ms"] for r in self.records]) if self.records else np.zeros(1)
@@ -34,7 +41,7 @@ class LoadReport:
             "p99_ms": round(float(np.percentile(lat, 99)), 2), "mean_ms": round(float(lat.mean()), 2),
             "max_ms": round(float(lat.max()), 2),
             "throughput_rps": round(len(self.records) / self.seconds, 2) if self.seconds else 0.0,
-            "seconds": round(self.seconds, 3),
+            "seconds": round(self.seconds, 3), "repeated_questions": self.repeats,
         }
 
     def frame(self) -> Any:
@@ -57,11 +64,12 @@ def run_load(base_url: str, payloads: Sequence[dict[str, Any]], requests: int, c
         raise ValueError(f"requests and concurrency must be >= 1, got {requests}, {concurrency}")
     url = base_url.rstrip("/") + path
     with httpx.Client(timeout=timeout_s) as c:
-        for body in itertools.islice(itertools.cycle(payloads), warmup):
+        for body in itertools.islice(itertools.cycle(payloads[::-1]), warmup):
             c.post(url, json=body)
     todo = iter(enumerate(itertools.islice(itertools.cycle(payloads), requests)))
     lock = threading.Lock()
-    report = LoadReport(name, concurrency)
+    fresh = max(0, min(requests, len(payloads) - min(warmup, len(payloads))))
+    report = LoadReport(name, concurrency, repeats=requests - fresh)
     bar = tqdm(total=requests, desc=f"load {name} c={concurrency}", disable=not progress)
     t0 = time.perf_counter()
 
@@ -119,6 +127,14 @@ def plot(reports: Sequence[LoadReport]) -> Any:
     ax2.legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def suite_payloads(params: Any) -> list[dict[str, Any]]:
+    """Enough distinct questions for the warm-up and every measured request, when the data has them."""
+    from minutes.serve.client import load_payloads
+
+    lt = params.serve.loadtest
+    return load_payloads(params, n=lt.requests + lt.warmup)
 
 
 def run_suite(params: Any, base_url: str, payloads: Sequence[dict[str, Any]], generative: bool,

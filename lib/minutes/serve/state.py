@@ -52,10 +52,13 @@ class ServiceState:
 def build_state(params: Params, metrics: Metrics | None = None, watch: bool = True) -> ServiceState:
     """Load the corpus and the live index, re-add meetings ingested before a restart that the
     index lost (e.g. notebook 20 rebuilt it), and read the model alias once."""
+    from minutes.index.embed import embedder_for
     from minutes.index.retriever import Retriever
 
     corpus = Corpus.load(params.stage_dir("etl"), params.stage_dir("serve") / "ingested")
-    retriever = Retriever.open(params)
+    query_backend = params.serve.query_backend
+    embedder = None if query_backend == "index" else embedder_for(params, query_backend)
+    retriever = Retriever.open(params, embedder)
     metrics = metrics or Metrics()
     state = ServiceState(params, corpus, retriever, ModelWatcher(params), metrics)
     state.watcher._on_change = state.on_model_change
