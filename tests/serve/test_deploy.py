@@ -48,6 +48,12 @@ def test_local_deploy_then_stop_all(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         assert token not in artifacts
         again = deploy.deploy(params, overrides)  # idempotent: the running service is kept
         assert again.result.ok and local_services.status(params)["api"]["pid"] == status["api"]["pid"]
+        # other parameters: the deploy replaces the running service instead of keeping a stale one
+        changed = [*overrides, "serve.max_answer_words=40"]
+        third = deploy.deploy(load_params("ci", changed), changed)
+        assert third.result.ok
+        now = local_services.status(params)["api"]
+        assert now["healthy"] and now["pid"] not in (None, status["api"]["pid"])
     finally:
         stopped = local_services.stop_all(params)
     assert stopped == {"api": True, "mlflow": True}

@@ -8,11 +8,15 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import os
 import sys
 from typing import Callable
 
+from minutes.cache import code_version, hash_params
 from minutes.config import Params, load_params
+from minutes.io import write_text
 from minutes.platform import mlflow_server
 from minutes.platform.processes import Service
 
@@ -39,12 +43,32 @@ def service(name: str, params: Params) -> Service:
     raise ValueError(f"unknown service {name!r}; have {NAMES}")
 
 
-def start(name: str, params: Params, overrides: list[str]) -> str:
+def api_fingerprint(params: Params, overrides: list[str]) -> str:
+    """What the running API was deployed from: command line, resolved parameters, package source
+    and ingest token (hashed). A deploy with another fingerprint restarts the service."""
+    token = os.environ.get(params.serve.ingest_token_env, "")
+    return hash_params({"argv": api_argv(params, overrides), "params": hash_params(params),
+                        "code": code_version(["minutes"]),
+                        "token": hashlib.sha256(token.encode()).hexdigest()})[:16]
+
+
+def start(name: str, params: Params, overrides: list[str]) -> dict[str, str]:
+    """Start a service, or keep the one running. The API is restarted when its fingerprint
+    changed since it was started (new parameters, code or token), as a deploy should."""
     if name == "mlflow":
-        return mlflow_server.ensure_server(params)
+        return {"url": mlflow_server.ensure_server(params), "action": "running"}
     svc = api_service(params)
-    svc.start(api_argv(params, overrides), wait_s=300)
-    return svc.health_url.rsplit("/", 1)[0]
+    stamp = svc.state_dir / "api.deployed"
+    want = api_fingerprint(params, overrides)
+    healthy = svc.healthy()
+    current = healthy and stamp.is_file() and stamp.read_text().strip() == want
+    action = "kept" if current else ("restarted" if healthy else "started")
+    if healthy and not current:
+        svc.stop()
+    if not current:
+        svc.start(api_argv(params, overrides), wait_s=300)
+        write_text(stamp, want)
+    return {"url": svc.health_url.rsplit("/", 1)[0], "action": action}
 
 
 def stop_all(params: Params) -> dict[str, bool]:
