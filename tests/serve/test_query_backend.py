@@ -9,9 +9,8 @@ from minutes.config import load_params
 def test_int8_questions_search_the_torch_index(serve_env: dict[str, Any]) -> None:
     from minutes.serve.state import build_state
 
-    default = build_state(serve_env["params"], watch=False)
-    params = load_params("ci", serve_env["overrides"] + ["serve.query_backend=onnx-int8"])
-    int8 = build_state(params, watch=False)
+    default = build_state(load_params("ci", serve_env["overrides"] + ["serve.query_backend=index"]), watch=False)
+    int8 = build_state(load_params("ci", serve_env["overrides"] + ["serve.query_backend=onnx-int8"]), watch=False)
     assert default.retriever.embedder.info.backend == "torch"
     assert int8.retriever.embedder.info.backend == "onnx-int8"
     assert int8.retriever.manifest["backend"] == "torch"  # the index itself is untouched

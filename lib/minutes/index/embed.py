@@ -105,18 +105,19 @@ class TorchEmbedder:
         return np.ascontiguousarray(vecs, dtype=np.float32)
 
 
-def load_embedder(index: "IndexParams", cache_dir: Path | None = None) -> Embedder:
-    """The embedder the params ask for. `cache_dir` keeps ONNX exports between runs."""
+def load_embedder(index: "IndexParams", cache_dir: Path | None = None, threads: int = 0) -> Embedder:
+    """The embedder the params ask for. `cache_dir` keeps ONNX exports between runs; `threads`
+    bounds onnxruntime's pool (0: its default; torch threads are set process-wide instead)."""
     if index.backend == "onnx-int8":
         from minutes.index.onnx_int8 import OnnxInt8Embedder
 
         if cache_dir is None:
             raise ValueError("the onnx-int8 backend needs a cache_dir for its exported model")
-        return OnnxInt8Embedder.from_model(index.embedding_model, cache_dir, index.max_seq_length)
+        return OnnxInt8Embedder.from_model(index.embedding_model, cache_dir, index.max_seq_length, threads)
     return TorchEmbedder(index.embedding_model, index.device, index.max_seq_length)
 
 
-def embedder_for(params: "Params", backend: str | None = None) -> Embedder:
+def embedder_for(params: "Params", backend: str | None = None, threads: int = 0) -> Embedder:
     """load_embedder with the profile's cache folder (optionally overriding the backend)."""
     index = params.index if backend is None else params.index.model_copy(update={"backend": backend})
-    return load_embedder(index, params.work_dir / "cache" / "onnx")
+    return load_embedder(index, params.work_dir / "cache" / "onnx", threads)

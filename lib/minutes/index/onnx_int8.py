@@ -94,7 +94,7 @@ def export_int8(name: str, out_dir: Path, max_seq_length: int | None = None) -> 
 class OnnxInt8Embedder:
     """Mean pooling + L2 normalization over onnxruntime outputs, batches sorted by length."""
 
-    def __init__(self, folder: Path, name: str) -> None:
+    def __init__(self, folder: Path, name: str, threads: int = 0) -> None:
         import onnxruntime as ort
         from transformers import AutoTokenizer
 
@@ -105,6 +105,11 @@ class OnnxInt8Embedder:
         self.max_seq_length = int(meta["max_seq_length"])
         opts = ort.SessionOptions()
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if threads:
+            # A server encodes one question per request on many request threads: a fixed, small
+            # pool that sleeps when idle, instead of one spinning thread per core per session.
+            opts.intra_op_num_threads = threads
+            opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = ort.InferenceSession(str(folder / MODEL_FILE), opts, providers=["CPUExecutionProvider"])
         # Same model identity as the torch embedder: int8 vectors live in the same space.
         self.info = ModelInfo(name=name, source=meta["source"], dim=int(meta["dim"]),
@@ -112,13 +117,14 @@ class OnnxInt8Embedder:
                               backend="onnx-int8")
 
     @classmethod
-    def from_model(cls, name: str, cache_dir: Path, max_seq_length: int | None = None) -> "OnnxInt8Embedder":
+    def from_model(cls, name: str, cache_dir: Path, max_seq_length: int | None = None,
+                   threads: int = 0) -> "OnnxInt8Embedder":
         source = model_source(name)
         folder = Path(cache_dir) / _cache_key(source, max_seq_length)
         if not (folder / META_FILE).is_file():
             log.info("exporting %s to int8 ONNX in %s", source, folder)
             export_int8(name, folder, max_seq_length)
-        return cls(folder, name)
+        return cls(folder, name, threads)
 
     def encode(self, texts: Sequence[str], batch_size: int = 64, progress: bool = False) -> "np.ndarray":
         import numpy as np

@@ -57,7 +57,8 @@ def build_state(params: Params, metrics: Metrics | None = None, watch: bool = Tr
 
     corpus = Corpus.load(params.stage_dir("etl"), params.stage_dir("serve") / "ingested")
     query_backend = params.serve.query_backend
-    embedder = None if query_backend == "index" else embedder_for(params, query_backend)
+    embedder = (None if query_backend == "index"
+                else embedder_for(params, query_backend, threads=params.serve.torch_threads))
     retriever = Retriever.open(params, embedder)
     metrics = metrics or Metrics()
     state = ServiceState(params, corpus, retriever, ModelWatcher(params), metrics)
