@@ -54,9 +54,11 @@ def _stem(word: str) -> str:
     return _stemmer().stem(word)
 
 
-def content_terms(text: str) -> set[str]:
-    """Stemmed, lower-cased words of `text` without stopwords."""
-    return {_stem(w) for w in _WORD.findall(text.lower()) if w not in STOPWORDS and len(w) > 1}
+@lru_cache(maxsize=1 << 15)
+def content_terms(text: str) -> frozenset[str]:
+    """Stemmed, lower-cased words of `text` without stopwords (cached: a service scores the same
+    utterances for many questions, and this was half of an extractive answer's time)."""
+    return frozenset(_stem(w) for w in _WORD.findall(text.lower()) if w not in STOPWORDS and len(w) > 1)
 
 
 def clean(text: str) -> str:
