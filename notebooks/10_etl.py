@@ -119,5 +119,5 @@ report.reference_vs_asr(stage_dir, limit=6)
 
 # %%
 figures = report.key_figures(products, stage_dir)
-ctx.record(**figures)
+ctx.record(**figures, cached=bool(manifest.get('cached', False)))
 figures

@@ -156,5 +156,5 @@ metrics_path = ev.save(params, result)
 plot_path = ev.save_plot(params, ax.figure)
 run_id = ev.log_mlflow(params, result['headline'], [metrics_path, plot_path])
 ctx.record(**result['headline'], index_version=retriever.version, n_queries=result['n_queries'],
-           mlflow_run_id=run_id)
+           mlflow_run_id=run_id, cached=bool(manifest.get('cached', False)))
 pd.Series(result['headline'], name='value').to_frame()

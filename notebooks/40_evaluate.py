@@ -156,7 +156,7 @@ metrics_path = stage.save_metrics(prep, results, scores, decision, action, quali
 run_id = stage.log_mlflow(params, prep, results, figs, decision,
                           [metrics_path, out_dir / stage.SCORES, out_dir / "worst_queries.csv",
                            out_dir / "rouge_slices.png", out_dir / "rouge_vs_published.png"])
-ctx.record(**figs, mlflow_run_id=run_id)
+ctx.record(**figs, mlflow_run_id=run_id, cached=prep.from_cache and all(results.cached.values()))
 print(f"MLflow run {run_id}; {metrics_path}")
 
 # %% [markdown]

@@ -1,7 +1,8 @@
 """Run records: outputs/runs/<run_id>/run.json and the metrics notebooks report into it.
 
 Notebooks run in their own kernel, so each writes its metrics to metrics/<notebook>.json in the
-run folder; the runner merges them into run.json after the notebook finishes.
+run folder; the runner merges them into run.json after the notebook finishes. Library logging of
+each notebook goes to logs/<notebook>.log there (see minutes.notebook_logs).
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from minutes.io import read_json, write_json
 from minutes.reports.scrub import scrub_obj
 
 RUN_FILE = "run.json"
+LOGS_DIR = "logs"
 KEY_PACKAGES = ["minutes", "torch", "transformers", "sentence-transformers", "peft", "faiss-cpu",
                 "faster-whisper", "openai-whisper", "mlflow", "ray", "optuna", "papermill",
                 "fastapi", "python-chi", "ansible-core", "ansible-runner", "evaluate", "rouge-score"]
@@ -69,6 +71,11 @@ def record_metrics(run_dir: Path | str | None, notebook: str, metrics: dict[str,
     current = scrub_obj(current)  # metrics end up in run.json and index.html
     write_json(path, current)
     return current
+
+
+def log_path(folder: Path | str, notebook: str) -> Path:
+    """Where a notebook's library log goes: <run folder or work dir>/logs/<notebook>.log."""
+    return Path(folder) / LOGS_DIR / f"{notebook}.log"
 
 
 def notebook_metrics(run_dir: Path, notebook: str) -> dict[str, Any]:
