@@ -28,7 +28,7 @@ params = ctx.params
 # %%
 import json
 import pandas as pd
-from minutes.infra import kvm, requests, state, tables, terraform
+from minutes.infra import cloud_requests, kvm, state, tables, terraform
 print(f'mode={params.infra.mode} tool={params.infra.tool} site={params.infra.kvm.site} '
       f'flavor={params.infra.kvm.flavor} image={params.infra.kvm.image}')
 pd.DataFrame(tables.credentials_status([params.infra.kvm.site]))
@@ -66,7 +66,7 @@ pd.DataFrame(tables.request_fields(plan.get('server') or plan['terraform_vars'])
 # HCL parse of `tf/kvm` (resources, and the variables we pass against those it declares), `terraform fmt -check`, and `terraform validate` when a local mirror holds the OpenStack provider (providers cannot be downloaded here).
 
 # %%
-tf_vars = requests.terraform_vars(params, '<id of the reserved flavor>')
+tf_vars = cloud_requests.terraform_vars(params, '<id of the reserved flavor>')
 pd.DataFrame(tables.request_fields(tf_vars))
 
 # %% [markdown]

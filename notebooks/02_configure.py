@@ -56,6 +56,15 @@ else:
     results = configure.run_local(params, overrides)
 pd.DataFrame(configure.results_table(results))
 
+# %% [markdown]
+# ## 4. Reaching the private services
+#
+# Only SSH and the API face the internet (`infra.public_services`). MLflow, the MinIO console, Prometheus and the Ray dashboard listen on the node's loopback: open an SSH tunnel with the commands below, then use `http://127.0.0.1:<port>`. MLflow asks for the user and password named in the last line (never printed here).
+
+# %%
+from minutes.infra import tunnels
+print("\n".join(tunnels.ssh_tunnel_commands(params) + [tunnels.mlflow_login_hint(params)]))
+
 # %%
 ctx.record(infra_mode=params.infra.mode, playbooks_ok=all(r.ok for r in results),
            ansible_seconds=round(sum(r.seconds for r in results), 1))

@@ -58,7 +58,7 @@ pd.DataFrame(products['validation']['per_split']).T
 # %% [markdown]
 # ## 3. Cleaning and timing
 #
-# Annotation tags (`{vocalsound}`, `{disfmarker}`, `{gap}` ...) are dropped by the rule documented in `minutes.data.clean`; a turn left empty keeps its index (QMSum spans point at turn indices). QMSum has no timestamps: `start`/`end` are estimated from word counts at `data.qmsum.words_per_minute` and marked `timing: "estimated"`; transcribed meetings have real times.
+# Annotation tags (`{vocalsound}`, `{disfmarker}`, `{gap}` ...) are dropped by the one cleaning rule of `minutes.text` (ingested transcripts go through the same); a turn left empty keeps its index (QMSum spans point at turn indices). QMSum has no timestamps: `start`/`end` are estimated from word counts at `data.qmsum.words_per_minute` and marked `timing: "estimated"`; transcribed meetings have real times.
 
 # %%
 utts = pd.DataFrame(products['utterances'])

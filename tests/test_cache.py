@@ -1,12 +1,22 @@
 from __future__ import annotations
 
+import importlib
+import sys
 from pathlib import Path
+from typing import Iterator
 
+import pytest
+
+import minutes
+from minutes import cache
 from minutes.cache import Stage, hash_path
+from minutes.io import read_json, write_json
+
+PROBE = "minutes._cache_probe_module"
 
 
 def _run(stage_dir: Path, src: Path, params: dict, calls: list[int], force: bool = False) -> Stage:
-    st = Stage(stage_dir, params=params, inputs={"src": src}, code=["minutes.cache"], force=force)
+    st = Stage(stage_dir, params=params, inputs={"src": src}, force=force)
     if st.is_current():
         return st
     st.begin()
@@ -38,9 +48,9 @@ def test_killed_stage_is_not_current(tmp_path: Path) -> None:
     src.write_text("x")
     calls: list[int] = []
     _run(tmp_path / "s", src, {}, calls)
-    st = Stage(tmp_path / "s", params={}, inputs={"src": src}, code=["minutes.cache"])
+    st = Stage(tmp_path / "s", params={}, inputs={"src": src})
     st.begin()  # ... and the process dies here
-    assert not Stage(tmp_path / "s", params={}, inputs={"src": src}, code=["minutes.cache"]).is_current()
+    assert not Stage(tmp_path / "s", params={}, inputs={"src": src}).is_current()
 
 
 def test_deleted_output_forces_rerun(tmp_path: Path) -> None:
@@ -60,3 +70,116 @@ def test_directory_hash_sees_renames(tmp_path: Path) -> None:
     h1 = hash_path(d)
     (d / "a.json").rename(d / "b.json")
     assert hash_path(d) != h1
+
+
+@pytest.fixture
+def probe(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A throwaway `minutes` module in a temporary folder on the package's path (never in lib/)."""
+    folder = tmp_path / "extra"
+    folder.mkdir()
+    source = folder / (PROBE.rsplit(".", 1)[1] + ".py")
+    source.write_text("FACTOR = 2\n")
+    monkeypatch.setattr(minutes, "__path__", [*minutes.__path__, str(folder)])
+    importlib.invalidate_caches()
+    yield source
+    sys.modules.pop(PROBE, None)
+
+
+def _stage_using_probe(stage_dir: Path, src: Path, calls: list[int]) -> Stage:
+    """A stage whose work imports the probe module, as a stage's function imports its helpers."""
+    st = Stage(stage_dir, params={}, inputs={"src": src})
+    if st.is_current():
+        return st
+    st.begin()
+    calls.append(1)
+    factor = importlib.import_module(PROBE).FACTOR
+    (stage_dir / "out.txt").write_text(src.read_text() * factor)
+    st.finish(["out.txt"])
+    return st
+
+
+def test_a_change_to_an_imported_module_reruns_the_stage(tmp_path: Path, probe: Path) -> None:
+    src = tmp_path / "in.txt"
+    src.write_text("ab")
+    calls: list[int] = []
+    st = _stage_using_probe(tmp_path / "s", src, calls)
+    assert st.manifest["code"]["modules"][PROBE] == cache.hash_file(probe)
+    _stage_using_probe(tmp_path / "s", src, calls)
+    assert len(calls) == 1, "unchanged code must be skipped"
+    probe.write_text("FACTOR = 3  # changed\n")
+    sys.modules.pop(PROBE)  # the module is re-imported from the changed source
+    assert not Stage(tmp_path / "s", params={}, inputs={"src": src}).is_current()
+    _stage_using_probe(tmp_path / "s", src, calls)
+    assert len(calls) == 2 and (tmp_path / "s" / "out.txt").read_text() == "ababab"
+
+
+def test_a_recorded_module_is_found_without_being_imported(tmp_path: Path, probe: Path) -> None:
+    """A fresh process has not imported the stage's modules when it asks `is_current()`."""
+    src = tmp_path / "in.txt"
+    src.write_text("x")
+    _stage_using_probe(tmp_path / "s", src, [])
+    sys.modules.pop(PROBE)
+    assert Stage(tmp_path / "s", params={}, inputs={"src": src}).is_current()
+    assert PROBE not in sys.modules
+    probe.rename(probe.with_name("renamed.py"))  # a module renamed or deleted since
+    importlib.invalidate_caches()
+    assert cache.module_file(PROBE) is None
+    assert not Stage(tmp_path / "s", params={}, inputs={"src": src}).is_current()
+
+
+def test_an_edit_after_import_is_not_taken_for_the_code_that_ran(tmp_path: Path, probe: Path) -> None:
+    """A notebook kernel keeps running a module's old code after its file is edited: the stage
+    must record that old code, so a fresh process (which loads the new file) runs it again."""
+    src = tmp_path / "in.txt"
+    src.write_text("ab")
+    importlib.import_module(PROBE)
+    ran = cache.hash_file(probe)
+    Stage(tmp_path / "s", params={}, inputs={"src": src})  # a stage starts: the imports so far are seen
+    probe.write_text("FACTOR = 5  # edited while the kernel runs\n")
+    calls: list[int] = []
+    st = _stage_using_probe(tmp_path / "s", src, calls)
+    assert st.manifest["code"]["modules"][PROBE] == ran and (tmp_path / "s" / "out.txt").read_text() == "abab"
+    assert Stage(tmp_path / "s", params={}, inputs={"src": src}).is_current(), "this process runs what was recorded"
+    sys.modules.pop(PROBE)  # a fresh process imports the edited file
+    _stage_using_probe(tmp_path / "s", src, calls)
+    assert len(calls) == 2 and (tmp_path / "s" / "out.txt").read_text() == "ab" * 5
+
+
+def test_a_library_upgrade_reruns_the_stage(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    src = tmp_path / "in.txt"
+    src.write_text("x")
+    calls: list[int] = []
+    st = _run(tmp_path / "s", src, {}, calls)
+    deps = st.manifest["code"]["dependencies"]
+    assert set(deps) <= set(cache.RESULT_DEPENDENCIES)
+    monkeypatch.setattr(cache, "dependency_versions", lambda: {**deps, "torch": "0.0.1-other"})
+    _run(tmp_path / "s", src, {}, calls)
+    assert len(calls) == 2
+
+
+def test_a_manifest_of_the_old_format_is_not_current(tmp_path: Path) -> None:
+    src = tmp_path / "in.txt"
+    src.write_text("x")
+    calls: list[int] = []
+    st = _run(tmp_path / "s", src, {}, calls)
+    old = read_json(st.manifest_path)
+    del old["code"]
+    write_json(st.manifest_path, {**old, "code_version": "0.1.0+0123456789ab"})
+    _run(tmp_path / "s", src, {}, calls)
+    assert len(calls) == 2
+
+
+def test_the_record_holds_the_loaded_package_modules() -> None:
+    record = cache.code_record()["modules"]
+    assert {"minutes", "minutes.cache", "minutes.io"} <= set(record)
+    assert all(name == "minutes" or name.startswith("minutes.") for name in record)
+    assert record["minutes.cache"] == cache.hash_file(Path(cache.__file__))
+
+
+def test_code_version_follows_the_named_package(probe: Path) -> None:
+    before = cache.code_version([PROBE])
+    assert cache.code_version([PROBE]) == before
+    probe.write_text("FACTOR = 4  # changed again\n")
+    assert cache.code_version([PROBE]) != before
+    with pytest.raises(ValueError, match="no module"):
+        cache.code_version(["minutes.no_such_module_here"])

@@ -1,24 +1,43 @@
 """Stage cache: a manifest per stage so unchanged work is skipped on re-run.
 
-A stage's manifest records content hashes of its inputs, a hash of its parameters, the code
-version, counts and timings. It is written last, atomically, so it doubles as the commit marker:
-a stage killed half-way has no valid manifest and runs again.
+A stage's manifest records content hashes of its inputs, a hash of its parameters, the code that
+ran, counts and timings. It is written last, atomically, so it doubles as the commit marker: a
+stage killed half-way has no valid manifest and runs again.
+
+The code is derived, never listed by hand: `finish()` records every `minutes` module loaded in
+the process (the stage's import closure, and possibly more) with a hash of its source, plus the
+versions of the libraries that change results. `is_current()` re-hashes exactly those modules,
+so the record cannot go stale: a new import can only come from a changed module, which is in it.
+A module is hashed as this process first saw it, so a kernel still running code edited on disk
+records the code it ran. Work a stage hands to other processes (Ray tasks) must import its
+modules in the driver too.
 """
 from __future__ import annotations
 
 import hashlib
+import importlib.machinery
+import importlib.metadata
 import json
 import os
+import sys
 import time
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import Any, Iterable
 
-from minutes import REPO_ROOT, __version__
+from minutes import __version__
 from minutes.io import read_json, write_json
 
 MANIFEST = "manifest.json"
+PACKAGE = "minutes"
+#: Installed distributions whose version changes what a stage computes (absent ones are skipped).
+RESULT_DEPENDENCIES = ("torch", "transformers", "sentence-transformers", "faiss-cpu", "peft", "faster-whisper")
+MISSING = "missing"
 _HASH_CACHE: dict[tuple[str, int, int], str] = {}
+#: Source hash of each imported package module when this process first saw it.
+_SEEN: weakref.WeakKeyDictionary[ModuleType, str] = weakref.WeakKeyDictionary()
 
 
 def hash_file(path: Path) -> str:
@@ -40,7 +59,7 @@ def hash_path(path: str | os.PathLike[str]) -> str:
     if path.is_file():
         return hash_file(path)
     if not path.is_dir():
-        return "missing"
+        return MISSING
     h = hashlib.sha256()
     for sub in sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")):
         h.update(str(sub.relative_to(path)).encode())
@@ -56,15 +75,115 @@ def hash_params(params: Any) -> str:
     return hashlib.sha256(blob).hexdigest()
 
 
-def code_version(modules: Iterable[str] = ()) -> str:
-    """Package version plus a hash of the named modules' source (a code change re-runs a stage)."""
+def dependency_versions() -> dict[str, str]:
+    """Versions of the installed RESULT_DEPENDENCIES (a library upgrade re-runs a stage)."""
+    out = {}
+    for dist in RESULT_DEPENDENCIES:
+        try:
+            out[dist] = importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+def loaded_modules() -> list[str]:
+    """The package's modules imported in this process so far, by name."""
+    return sorted(name for name, mod in list(sys.modules.items())
+                  if (name == PACKAGE or name.startswith(PACKAGE + ".")) and getattr(mod, "__file__", None))
+
+
+def _search_path(package: str) -> list[str] | None:
+    """Folders a package's submodules are imported from (its live __path__ once imported)."""
+    loaded = sys.modules.get(package)
+    if loaded is not None:
+        path = getattr(loaded, "__path__", None)
+        return list(path) if path is not None else None
+    spec = _spec(package)
+    return list(spec.submodule_search_locations) if spec and spec.submodule_search_locations else None
+
+
+def _spec(name: str) -> importlib.machinery.ModuleSpec | None:
+    """Where `name` is (or would be) imported from, found without importing it or its packages."""
+    loaded = sys.modules.get(name)
+    if loaded is not None and getattr(loaded, "__spec__", None) is not None:
+        return loaded.__spec__
+    parent, _, _ = name.rpartition(".")
+    if not parent:
+        return importlib.machinery.PathFinder.find_spec(name)
+    search = _search_path(parent)
+    return importlib.machinery.PathFinder.find_spec(name, search) if search else None
+
+
+def module_file(name: str) -> Path | None:
+    """The source file of a module (the loaded one when imported); None when there is none."""
+    mod = sys.modules.get(name)
+    origin = getattr(mod, "__file__", None) if mod is not None else None
+    if origin is None:
+        spec = _spec(name)
+        origin = spec.origin if spec is not None and spec.has_location else None
+    return Path(origin) if origin else None
+
+
+def _disk_hash(path: Path | None) -> str:
+    return hash_file(path) if path is not None and path.is_file() else MISSING
+
+
+def _running_hash(name: str) -> str:
+    """Hash of the source this process runs for `name`: for an imported module the source as
+    first seen here (a file edited after its import is not what runs; a notebook kernel that
+    re-runs a cell still runs the old code), else the file a fresh import would load."""
+    mod = sys.modules.get(name)
+    origin = getattr(mod, "__file__", None) if mod is not None else None
+    if origin is None:
+        return _disk_hash(module_file(name))
+    seen = _SEEN.get(mod)
+    if seen is None:
+        seen = _SEEN[mod] = _disk_hash(Path(origin))
+    return seen
+
+
+def remember_loaded() -> None:
+    """Note the source of every package module imported so far (the sooner, the truer)."""
+    for name in loaded_modules():
+        _running_hash(name)
+
+
+def module_hashes(names: Iterable[str]) -> dict[str, str]:
+    """Source hash per module name, as this process runs it; MISSING for a module gone since."""
+    return {name: _running_hash(name) for name in sorted(names)}
+
+
+def code_record() -> dict[str, Any]:
+    """What ran, for a manifest: every loaded package module's source hash, and the libraries."""
+    return {"modules": module_hashes(loaded_modules()), "dependencies": dependency_versions()}
+
+
+def code_is_current(record: Any) -> bool:
+    """True when the recorded modules hash the same today and the libraries are the same versions.
+    Anything else (an old manifest's format, a module gone, a library upgraded) is not current."""
+    if not isinstance(record, dict) or not isinstance(record.get("modules"), dict) or not record["modules"]:
+        return False
+    modules = record["modules"]
+    return (MISSING not in modules.values() and module_hashes(modules) == modules
+            and dependency_versions() == record.get("dependencies"))
+
+
+def code_version(packages: Iterable[str]) -> str:
+    """Package version plus a hash of every module under the named packages and the library
+    versions: a key for caches outside a Stage (per-file transcripts, the deployed API)."""
     h = hashlib.sha256(__version__.encode())
-    for mod in sorted(modules):
-        base = REPO_ROOT / "lib" / Path(*mod.split("."))
-        files = sorted(base.rglob("*.py")) if base.is_dir() else [base.with_suffix(".py")]
-        for f in files:
-            if f.is_file():
-                h.update(f.read_bytes())
+    for name in sorted(packages):
+        spec = _spec(name)
+        if spec is None or not spec.has_location or spec.origin is None:
+            raise ValueError(f"code_version: no module named {name!r}")
+        folders = _search_path(name) if spec.submodule_search_locations is not None else None
+        origin = Path(spec.origin)
+        files = (sorted((f.relative_to(d), f) for d in map(Path, folders) for f in d.rglob("*.py")) if folders
+                 else [(Path(origin.name), origin)])
+        for rel, f in files:
+            h.update(str(rel).encode())
+            h.update(hash_file(f).encode())
+    h.update(json.dumps(dependency_versions(), sort_keys=True).encode())
     return f"{__version__}+{h.hexdigest()[:12]}"
 
 
@@ -75,17 +194,16 @@ class Stage:
     dir: Path
     params: Any
     inputs: dict[str, Path] = field(default_factory=dict)
-    code: Iterable[str] = ()
     force: bool = False
     _started: float = field(default=0.0, init=False)
 
     def __post_init__(self) -> None:
+        remember_loaded()
         self.dir = Path(self.dir)
         self.dir.mkdir(parents=True, exist_ok=True)
         self._fingerprint = {
             "params_hash": hash_params(self.params),
             "inputs": {k: hash_path(v) for k, v in sorted(self.inputs.items())},
-            "code_version": code_version(self.code),
         }
 
     @property
@@ -108,6 +226,8 @@ class Stage:
             return False
         if any(m.get(k) != v for k, v in self._fingerprint.items()):
             return False
+        if not code_is_current(m.get("code")):
+            return False
         return all((self.dir / name).exists() for name in m.get("outputs", []))
 
     def begin(self) -> None:
@@ -117,7 +237,8 @@ class Stage:
 
     def finish(self, outputs: Iterable[str], counts: dict[str, Any] | None = None,
                timings: dict[str, float] | None = None, extra: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Write the manifest (atomically, last). `outputs` are names inside the stage dir."""
+        """Write the manifest (atomically, last), recording the code that ran. `outputs` are
+        names inside the stage dir."""
         outputs = list(outputs)
         missing = [o for o in outputs if not (self.dir / o).exists()]
         if missing:
@@ -126,6 +247,7 @@ class Stage:
             "stage": self.dir.name,
             "status": "complete",
             **self._fingerprint,
+            "code": code_record(),
             "input_paths": {k: str(v) for k, v in self.inputs.items()},
             "outputs": outputs,
             "output_hashes": {o: hash_path(self.dir / o) for o in outputs},
@@ -136,3 +258,6 @@ class Stage:
         }
         write_json(self.manifest_path, manifest)
         return manifest
+
+
+remember_loaded()  # what was imported before this module: seen as early as possible

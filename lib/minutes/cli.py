@@ -16,11 +16,14 @@ def _build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run numbered notebooks with papermill")
-    run.add_argument("--profile", default="local", help="params/<profile>.yaml (default: local)")
+    run.add_argument("--profile", default=None,
+                     help="params/<profile>.yaml (default: local; with --resume, the run's own)")
     run.add_argument("--only", help="comma-separated notebook numbers, e.g. 10,20 (or 99)")
     run.add_argument("--from", dest="start", type=int, help="first notebook number")
     run.add_argument("--to", dest="stop", type=int, help="last notebook number (99 includes teardown)")
-    run.add_argument("--resume", metavar="RUN_ID", help="continue a failed or killed run")
+    run.add_argument("--resume", metavar="RUN_ID",
+                     help="continue a failed or killed run, found with the same --profile and -p as the "
+                          "original run (or --runs-dir)")
     run.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE",
                      help="override a parameter, e.g. -p train.num_samples=2 (repeatable)")
     run.add_argument("--force", action="store_true", help="re-run stages even when cached")

@@ -25,7 +25,7 @@ Domain = Literal["Product", "Academic", "Committee", "Other"]
 class Utterance(TypedDict):
     """One speaker turn. `start`/`end` are seconds from the meeting start. For QMSum (which
     has no timings) they are estimated from word counts at a speaking rate: `timing` tells.
-    `text` is cleaned (see minutes.data.clean) and may be "" for a turn that held only
+    `text` is cleaned (see minutes.text.clean_text) and may be "" for a turn that held only
     annotation tags: such turns are kept so `idx` matches QMSum's turn spans."""
 
     meeting_id: str

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from minutes.answer.extractive import clean, content_terms, extractive_answer
+from minutes.answer.extractive import content_terms, extractive_answer
 
 
 def _hit(chunk_id: str, lines: list[str], utt_start: int, meeting: str = "M1") -> dict:
@@ -63,5 +63,4 @@ def test_rejects_a_non_positive_budget() -> None:
 
 
 def test_helpers() -> None:
-    assert clean("so {disfmarker} we <laugh> agreed .") == "so we agreed."
     assert content_terms("What did the designers discuss about buttons?") == {"design", "button"}

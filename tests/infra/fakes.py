@@ -1,15 +1,48 @@
 """A fake Chameleon behind python-chi's client factories (blazar, nova, neutron, glance, cinder).
 
-Each fake speaks the client API python-chi hands back (blazarclient `lease.*`, novaclient
-`servers/flavors/keypairs/volumes`, neutronclient dict calls, glanceclient `images`, cinderclient
-`volumes`) and records every call in `cloud.calls` as (service, method, kwargs), so tests can
-check the exact requests and their order.
+Every manager the code sees is `unittest.mock.create_autospec` of the real client class that
+python-chi hands back (blazarclient `LeaseClientManager`, novaclient `ServerManager`,
+`FlavorManager`, `KeypairManager`, `VolumeManager`, neutronclient `Client`, glanceclient's
+image `Controller`, cinderclient v3 `VolumeManager`): a call with an argument name or count the
+real method does not take raises TypeError before reaching the fake, and a method the fake does
+not implement fails the test. The implementations below keep the state and record every call in
+`cloud.calls` as (service, method, kwargs), so tests can check the exact requests and their order.
 """
 from __future__ import annotations
 
 import itertools
 from types import SimpleNamespace
 from typing import Any
+from unittest.mock import create_autospec
+
+from blazarclient.v1.leases import LeaseClientManager
+from cinderclient.v3.volumes import VolumeManager as CinderVolumeManager
+from glanceclient.v2.images import Controller as GlanceImageController
+from neutronclient.v2_0.client import Client as NeutronClient
+from novaclient.v2.flavors import FlavorManager
+from novaclient.v2.keypairs import KeypairManager
+from novaclient.v2.servers import ServerManager
+from novaclient.v2.volumes import VolumeManager as NovaVolumeManager
+
+
+def shaped(real: type, impl: Any) -> Any:
+    """An autospec of `real` whose methods run `impl`'s same-named ones; the rest raise."""
+    mock = create_autospec(real, instance=True, spec_set=True)
+    public = {n for n in dir(type(impl)) if not n.startswith("_") and callable(getattr(impl, n))}
+    unknown = sorted(n for n in public if not callable(getattr(real, n, None)))
+    if unknown:
+        raise AssertionError(f"the fake of {real.__name__} invents {unknown}: the real class has no such methods")
+    for name in dir(real):
+        if name.startswith("_") or not callable(getattr(real, name, None)) or isinstance(getattr(real, name), type):
+            continue
+        child = getattr(mock, name, None)
+        if child is None:
+            continue
+        if name in public:
+            child.side_effect = getattr(impl, name)
+        else:
+            child.side_effect = AssertionError(f"{real.__name__}.{name} is not faked; the code under test called it")
+    return mock
 
 
 class FakeCloud:
@@ -35,11 +68,14 @@ class FakeCloud:
         self.server_script = ["BUILD", "ACTIVE"]
         self.server_fault: dict[str, Any] = {}
         self.create_lease_error: Exception | None = None
-        self.blazar = SimpleNamespace(lease=_Leases(self))
-        self.nova = _Nova(self)
-        self.neutron = _Neutron(self)
-        self.glance = SimpleNamespace(images=_Images(self))
-        self.cinder = SimpleNamespace(volumes=_Volumes(self))
+        self.blazar = SimpleNamespace(lease=shaped(LeaseClientManager, _Leases(self)))
+        self.nova = SimpleNamespace(servers=shaped(ServerManager, _Servers(self)),
+                                    flavors=shaped(FlavorManager, _Flavors(self)),
+                                    keypairs=shaped(KeypairManager, _Keypairs(self)),
+                                    volumes=shaped(NovaVolumeManager, _NovaVolumes(self)))
+        self.neutron = shaped(NeutronClient, _Neutron(self))
+        self.glance = SimpleNamespace(images=shaped(GlanceImageController, _Images(self)))
+        self.cinder = SimpleNamespace(volumes=shaped(CinderVolumeManager, _Volumes(self)))
 
     def new_id(self, kind: str) -> str:
         return f"{kind}-{next(self._ids)}"
@@ -100,18 +136,18 @@ class _Servers:
     def __init__(self, cloud: FakeCloud) -> None:
         self.c = cloud
 
-    def list(self, search_opts: dict[str, Any] | None = None) -> list[SimpleNamespace]:
+    def list(self, detailed: bool = True, search_opts: dict[str, Any] | None = None) -> list[SimpleNamespace]:
         self.c.record("nova", "list_servers", search_opts=search_opts)
         return list(self.c.servers.values())
 
-    def get(self, server_id: str) -> SimpleNamespace:
-        self.c.record("nova", "get_server", server_id=server_id)
-        server = self.c.servers[server_id]
-        if server._script:
-            server.status = server._script.pop(0)
-        if server.status == "ERROR":
-            server.fault = self.c.server_fault
-        return server
+    def get(self, server: str) -> SimpleNamespace:
+        self.c.record("nova", "get_server", server_id=server)
+        found = self.c.servers[server]
+        if found._script:
+            found.status = found._script.pop(0)
+        if found.status == "ERROR":
+            found.fault = self.c.server_fault
+        return found
 
     def create(self, **kwargs: Any) -> SimpleNamespace:
         self.c.record("nova", "create_server", **kwargs)
@@ -124,7 +160,8 @@ class _Servers:
         self.c.ports[f"port-{sid}"] = {"id": f"port-{sid}", "device_id": sid}
         return server
 
-    def delete(self, server_id: str) -> None:
+    def delete(self, server: str) -> None:
+        server_id = server
         self.c.record("nova", "delete_server", server_id=server_id)
         self.c.servers.pop(server_id)
         self.c.ports.pop(f"port-{server_id}", None)
@@ -132,24 +169,33 @@ class _Servers:
             if fip.get("port_id") == f"port-{server_id}":
                 fip["port_id"] = None
 
-    def add_security_group(self, server_id: str, group: str) -> None:
-        self.c.record("nova", "add_security_group", server_id=server_id, group=group)
-        self.c.servers[server_id].security_groups.append({"name": group})
+    def add_security_group(self, server: str, security_group: str) -> None:
+        self.c.record("nova", "add_security_group", server_id=server, group=security_group)
+        self.c.servers[server].security_groups.append({"name": security_group})
 
 
-class _Nova:
+class _Flavors:
     def __init__(self, cloud: FakeCloud) -> None:
         self.c = cloud
-        self.servers = _Servers(cloud)
-        self.flavors = SimpleNamespace(list=self._flavors)
-        self.keypairs = SimpleNamespace(list=lambda: list(cloud.keypairs))
-        self.volumes = SimpleNamespace(create_server_volume=self._attach)
 
-    def _flavors(self, is_public: Any = True) -> list[SimpleNamespace]:
+    def list(self, detailed: bool = True, is_public: Any = True, **_: Any) -> list[SimpleNamespace]:
         self.c.record("nova", "list_flavors", is_public=is_public)
         return [f for f in self.c.flavors if is_public is None or not f.name.startswith("reservation:")]
 
-    def _attach(self, server_id: str, volume_id: str) -> None:
+
+class _Keypairs:
+    def __init__(self, cloud: FakeCloud) -> None:
+        self.c = cloud
+
+    def list(self, user_id: Any = None, **_: Any) -> list[SimpleNamespace]:
+        return list(self.c.keypairs)
+
+
+class _NovaVolumes:
+    def __init__(self, cloud: FakeCloud) -> None:
+        self.c = cloud
+
+    def create_server_volume(self, server_id: str, volume_id: str, **_: Any) -> None:
         self.c.record("nova", "add_volume_attachment", server_id=server_id, volume_id=volume_id)
         vol = self.c.volumes[volume_id]
         vol.status = "in-use"
@@ -180,9 +226,9 @@ class _Neutron:
         self.c.security_groups[rule["security_group_id"]]["security_group_rules"].append(dict(rule))
         return {"security_group_rule": rule}
 
-    def delete_security_group(self, group_id: str) -> None:
-        self.c.record("neutron", "delete_security_group", group_id=group_id)
-        del self.c.security_groups[group_id]
+    def delete_security_group(self, security_group: str) -> None:
+        self.c.record("neutron", "delete_security_group", group_id=security_group)
+        del self.c.security_groups[security_group]
 
     def list_floatingips(self) -> dict[str, Any]:
         return {"floatingips": [dict(f) for f in self.c.fips.values()]}
@@ -195,7 +241,8 @@ class _Neutron:
                             **body["floatingip"]}
         return {"floatingip": dict(self.c.fips[fid])}
 
-    def update_floatingip(self, fip_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    def update_floatingip(self, floatingip: str, body: dict[str, Any]) -> dict[str, Any]:
+        fip_id = floatingip
         self.c.record("neutron", "update_floatingip", fip_id=fip_id, **body["floatingip"])
         fip = self.c.fips[fip_id]
         fip["port_id"] = body["floatingip"]["port_id"]
@@ -203,9 +250,9 @@ class _Neutron:
         server.addresses["sharednet1"].append({"addr": fip["floating_ip_address"], "OS-EXT-IPS:type": "floating"})
         return {"floatingip": dict(fip)}
 
-    def delete_floatingip(self, fip_id: str) -> None:
-        self.c.record("neutron", "delete_floatingip", fip_id=fip_id)
-        del self.c.fips[fip_id]
+    def delete_floatingip(self, floatingip: str) -> None:
+        self.c.record("neutron", "delete_floatingip", fip_id=floatingip)
+        del self.c.fips[floatingip]
 
     def list_ports(self, device_id: str | None = None) -> dict[str, Any]:
         return {"ports": [p for p in self.c.ports.values() if device_id is None or p["device_id"] == device_id]}
@@ -215,7 +262,7 @@ class _Images:
     def __init__(self, cloud: FakeCloud) -> None:
         self.c = cloud
 
-    def list(self, filters: dict[str, Any] | None = None) -> list[SimpleNamespace]:
+    def list(self, filters: dict[str, Any] | None = None, **_: Any) -> list[SimpleNamespace]:
         name = (filters or {}).get("name")
         return [i for i in self.c.images if name is None or i.name == name]
 
@@ -224,7 +271,7 @@ class _Volumes:
     def __init__(self, cloud: FakeCloud) -> None:
         self.c = cloud
 
-    def list(self, search_opts: dict[str, Any] | None = None) -> list[SimpleNamespace]:
+    def list(self, detailed: bool = True, search_opts: dict[str, Any] | None = None) -> list[SimpleNamespace]:
         return list(self.c.volumes.values())
 
     def create(self, **kwargs: Any) -> SimpleNamespace:
@@ -236,6 +283,6 @@ class _Volumes:
     def get(self, volume_id: str) -> SimpleNamespace:
         return self.c.volumes[volume_id]
 
-    def delete(self, volume_id: str) -> None:
-        self.c.record("cinder", "delete_volume", volume_id=volume_id)
-        del self.c.volumes[volume_id]
+    def delete(self, volume: str) -> None:
+        self.c.record("cinder", "delete_volume", volume_id=volume)
+        del self.c.volumes[volume]

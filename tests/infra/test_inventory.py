@@ -20,7 +20,10 @@ def test_inventory_from_states(params_factory) -> None:
     assert children["kvm"]["vars"]["platform_volume_device"] == "/dev/vdb"
     assert children["platform"]["hosts"] == {"minutes-kvm-alice": {}}
     assert children["ray_head"]["hosts"] == {"minutes-gpu-alice": {}}
-    assert inv["all"]["vars"]["mlflow_tracking_uri"] == "http://129.114.0.10:5000"
+    assert "mlflow_tracking_uri" not in inv["all"]["vars"]  # MLflow is private unless opened
+    assert children["gpu"]["vars"]["ray_dashboard_port"] == 8265
+    opened = inventory.build_inventory(params_factory("infra.public_services=[ssh,api,mlflow]"), KVM, GPU)
+    assert opened["all"]["vars"]["mlflow_tracking_uri"] == "http://129.114.0.10:5000"
     assert inv["all"]["vars"]["ray_head_address"] == "192.5.87.20:6379"
     rows = inventory.hosts_table(inv)
     assert {(r["group"], r["host"]) for r in rows} >= {("kvm", "minutes-kvm-alice"), ("gpu", "minutes-gpu-alice")}

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from minutes.infra import gpu, kvm, requests, state
+from minutes.infra import cloud_requests, gpu, kvm, state
 from minutes.infra.cloud import CloudError
 from minutes.infra.provision import ProvisionError, WaitTimeout
 
@@ -28,12 +28,11 @@ def test_kvm_apply_sends_the_exact_requests(apply_params, fake_chi) -> None:
     rid = node["reservation_id"]
     assert rid != node["lease_id"]
     groups = _calls(cloud, "create_security_group")
-    assert [g["name"] for g in groups] == ["minutes-allow-ssh-alice", "minutes-allow-mlflow-alice",
-                                           "minutes-allow-api-alice", "minutes-allow-minio-alice",
-                                           "minutes-allow-prometheus-alice"]
+    # closed by default: only SSH and the API face the internet
+    assert [g["name"] for g in groups] == ["minutes-allow-ssh-alice", "minutes-allow-api-alice"]
     rules = _calls(cloud, "create_security_group_rule")
-    assert {(r["port_range_min"], r["port_range_max"], r["protocol"], r["direction"], r["remote_ip_prefix"])
-            for r in rules} == {(p, p, "tcp", "ingress", "0.0.0.0/0") for p in (22, 5000, 8800, 9001, 9090)}
+    assert [(r["port_range_min"], r["port_range_max"], r["protocol"], r["direction"], r["remote_ip_prefix"])
+            for r in rules] == [(22, 22, "tcp", "ingress", "0.0.0.0/0"), (8800, 8800, "tcp", "ingress", "0.0.0.0/0")]
     (server,) = _calls(cloud, "create_server")
     assert server == {"name": "minutes-kvm-alice", "image": "img-ubuntu", "flavor": rid,  # reserved flavor
                       "key_name": "alice-jupyter", "nics": [{"net-id": "net-shared"}], "scheduler_hints": {},
@@ -76,7 +75,7 @@ def test_existing_group_gets_missing_rule_and_substring_names_are_ignored(apply_
     cloud.security_groups["sg-ssh"] = {"id": "sg-ssh", "name": "minutes-allow-ssh-alice", "security_group_rules": []}
     kvm.apply(apply_params)
     created = [g["name"] for g in _calls(cloud, "create_security_group")]
-    assert "minutes-allow-ssh-alice" not in created and len(created) == 4
+    assert created == ["minutes-allow-api-alice"]
     ssh_rules = [r for r in _calls(cloud, "create_security_group_rule") if r["security_group_id"] == "sg-ssh"]
     assert [r["port_range_min"] for r in ssh_rules] == [22]
     assert cloud.security_groups["sg-x"]["security_group_rules"] == []
@@ -162,15 +161,36 @@ def test_terraform_tool_plan_has_vars_not_server(params_factory) -> None:
     assert state.plan_path(p, "kvm").is_file()
 
 
+def _resolve(obj, ids: dict[str, str]):
+    """`obj` with each plan placeholder replaced by the ID the cloud gave."""
+    if isinstance(obj, dict):
+        return {k: _resolve(v, ids) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_resolve(v, ids) for v in obj]
+    return ids.get(obj, obj) if isinstance(obj, str) else obj
+
+
 def test_plan_matches_apply_requests(apply_params, params, fake_chi) -> None:
-    """Plan mode renders the very requests apply sends (IDs aside)."""
+    """Plan mode renders the very requests apply sends, value by value once IDs are filled in."""
     plan = kvm.plan(params)
-    kvm.apply(apply_params)
-    (server,) = _calls(fake_chi["KVM@TACC"], "create_server")
-    assert set(plan["server"]) == set(server)
-    assert [g["name"] for g in plan["security_groups"]] == server["security_groups"]
-    assert plan["lease"]["reservations"][0]["resource_type"] == "flavor:instance"
-    assert requests.reserved_flavor_name("r1") == "reservation:r1"
+    node, _ = kvm.apply(apply_params)
+    cloud = fake_chi["KVM@TACC"]
+    ids = {"<id of flavor m1.xlarge>": "flv-xl", "<id of image CC-Ubuntu24.04>": "img-ubuntu",
+           "<id of network sharednet1>": "net-shared", "<id of network public>": "net-public",
+           "<id of flavor reservation:<id of the flavor reservation in lease minutes-kvm-lease-alice>>":
+               node["reservation_id"]}
+    (server,) = _calls(cloud, "create_server")
+    assert _resolve(plan["server"], ids) == server
+    (lease,) = _calls(cloud, "create_lease")
+    assert {**_resolve(plan["lease"], ids), "end": None} == {**lease, "end": None}  # end: a different now
+    sent_groups = [{**g, "rules": [{k: v for k, v in r.items() if k != "security_group_id"}
+                                   for r in _calls(cloud, "create_security_group_rule")
+                                   if cloud.security_groups[r["security_group_id"]]["name"] == g["name"]]}
+                   for g in _calls(cloud, "create_security_group")]
+    assert plan["security_groups"] == sent_groups
+    assert _resolve(plan["floating_ip"]["floatingip"], ids) == _calls(cloud, "create_floatingip")[0]
+    assert plan["volume"] == _calls(cloud, "create_volume")[0]
+    assert cloud_requests.reserved_flavor_name("r1") == "reservation:r1"
 
 
 def test_detached_floating_ip_is_reattached_not_reallocated(apply_params, fake_chi) -> None:

@@ -13,7 +13,7 @@ def test_teardown_deletes_in_dependency_order_then_nothing(apply_params, fake_ch
     gpu.apply(apply_params)
     actions = teardown.apply(apply_params)
     kvm_cloud, gpu_cloud = fake_chi["KVM@TACC"], fake_chi["CHI@UC"]
-    assert _order(kvm_cloud) == ["delete_server", "delete_floatingip"] + ["delete_security_group"] * 5 + ["delete_lease"]
+    assert _order(kvm_cloud) == ["delete_server", "delete_floatingip"] + ["delete_security_group"] * 2 + ["delete_lease"]
     assert _order(gpu_cloud) == ["delete_server", "delete_floatingip", "delete_lease"]
     sites = [r["detail"] for r in actions.rows if r["resource"] == "lease"]
     assert len(sites) == 2

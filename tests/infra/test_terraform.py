@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from minutes import REPO_ROOT
-from minutes.infra import kvm, requests, teardown, terraform
+from minutes.infra import cloud_requests, kvm, teardown, terraform
 from minutes.infra.context import Credentials
 from tests.infra.conftest import SECRET
 
@@ -63,7 +63,7 @@ def test_hcl_parses_and_matches_the_python_side(params) -> None:
             "openstack_networking_secgroup_v2.service", "openstack_networking_secgroup_rule_v2.service",
             "openstack_blockstorage_volume_v3.data"} <= set(parsed["resources"])
     assert terraform.VOLUME_RESOURCE in parsed["resources"]
-    tfvars = requests.terraform_vars(params, "flavor-id")
+    tfvars = cloud_requests.terraform_vars(params, "flavor-id")
     required = {v for v, d in parsed["variables"].items() if d["required"]}
     assert required <= set(tfvars) and set(tfvars) <= set(parsed["variables"])
     main = (terraform.source_dir(params) / "main.tf").read_text()
@@ -74,7 +74,7 @@ def test_hcl_parses_and_matches_the_python_side(params) -> None:
 
 
 def test_check_config_reports_validate_skip_offline(params) -> None:
-    out = terraform.check_config(params, requests.terraform_vars(params, "x"))
+    out = terraform.check_config(params, cloud_requests.terraform_vars(params, "x"))
     assert out["missing_variables"] == [] and out["unknown_variables"] == []
     if terraform.provider_mirror() is None:
         assert out["validate"].startswith("skipped")

@@ -9,7 +9,7 @@ from typing import Any, Callable
 import httpx
 import pytest
 
-from minutes.serve.client import metric_value
+from minutes.serve.prometheus_text import metric_value
 from tests.generate.fixtures import tiny_t5
 
 pytestmark = pytest.mark.slow

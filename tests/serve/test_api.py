@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from minutes.serve.client import metric_value
+from minutes.serve.prometheus_text import metric_value
 
 pytestmark = pytest.mark.slow
 
@@ -113,7 +113,7 @@ def test_smoke_test_passes_against_the_service(url: str) -> None:
 
 
 def test_load_test_against_the_service(url: str, serve_env: dict[str, Any]) -> None:
-    from minutes.serve.client import load_payloads
+    from minutes.serve.payloads import load_payloads
     from minutes.serve.loadtest import run_load
 
     payloads = load_payloads(serve_env["params"], n=10)

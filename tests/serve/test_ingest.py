@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from minutes.serve.client import metric_value
+from minutes.serve.prometheus_text import metric_value
 
 pytestmark = pytest.mark.slow
 

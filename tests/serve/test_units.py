@@ -19,21 +19,27 @@ from tests.serve.conftest import MEETINGS, utterances
 
 
 def test_txt_transcript_estimates_times() -> None:
-    rows = parse_transcript(b"Alice: one two three four five\n\nBob: six seven\n", "m.txt")
-    assert [r["speaker"] for r in rows] == ["Alice", "Bob"]
-    assert rows[0]["start"] == 0 and rows[1]["start"] == rows[0]["end"] > 0
+    rows = parse_transcript(b"Alice: one two three four five\n\nBob: six {vocalsound} seven\n", "m.txt")
+    # ETL's estimate: 150 words a minute, 0.3 s between turns, markup not counted
+    assert rows == [{"speaker": "Alice", "text": "one two three four five", "start": 0.0, "end": 2.0,
+                     "timing": "estimated"},
+                    {"speaker": "Bob", "text": "six {vocalsound} seven", "start": 2.3, "end": 3.1,
+                     "timing": "estimated"}]
 
 
 def test_vtt_transcript_keeps_times_and_voices() -> None:
     vtt = "WEBVTT\n\n1\n00:01:02.500 --> 00:01:04.000\n<v Carol>Hello there</v>\n\n00:05.000 --> 00:06.000\nDan: Hi\n"
     rows = parse_transcript(vtt.encode(), "m.vtt")
-    assert rows == [{"speaker": "Carol", "text": "Hello there", "start": 62.5, "end": 64.0},
-                    {"speaker": "Dan", "text": "Hi", "start": 5.0, "end": 6.0}]
+    assert rows == [{"speaker": "Carol", "text": "Hello there", "start": 62.5, "end": 64.0, "timing": "real"},
+                    {"speaker": "Dan", "text": "Hi", "start": 5.0, "end": 6.0, "timing": "real"}]
 
 
 def test_json_transcript_untimed_rows_get_estimates() -> None:
     rows = parse_transcript(b'[{"speaker": "A", "text": "x y z"}, {"text": "w", "start": 1, "end": 2}]', "m.json")
     assert rows[1]["speaker"] == "Speaker" and rows[1]["start"] >= rows[0]["end"]
+    assert {r["timing"] for r in rows} == {"estimated"}  # one untimed row: all are estimated
+    timed = parse_transcript(b'[{"speaker": "A", "text": "x", "start": 1, "end": 2}]', "m.json")
+    assert timed[0]["timing"] == "real"
 
 
 @pytest.mark.parametrize("data, name, status, words", [

@@ -31,12 +31,12 @@ variable "network_name" {
 }
 
 variable "ports" {
-  description = "Service name => TCP port; each gets its own security group"
+  description = "Public service name => TCP port (infra.public_services only); each gets its own security group"
   type        = map(number)
 }
 
 variable "allowed_cidr" {
-  description = "Source range allowed to reach the service ports"
+  description = "Source range allowed to reach the public service ports"
   type        = string
   default     = "0.0.0.0/0"
 }

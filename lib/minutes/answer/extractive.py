@@ -10,26 +10,13 @@ Filler turns ("Okay.", "{vocalsound}") are skipped.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Mapping, Sequence
 
-#: Words that say nothing about what a question is after.
-STOPWORDS = frozenset("""
-a about above after again against all am an and any are as at be because been before being
-below between both but by can could did do does doing down during each few for from further
-had has have having he her here hers herself him himself his how i if in into is it its itself
-just me more most my myself no nor not now of off on once only or other our ours ourselves out
-over own same she should so some such than that the their theirs them themselves then there
-these they this those through to too under until up very was we were what when where which
-while who whom why will with would you your yours yourself yourselves discuss discussed
-discussion meeting say said talk talked think thought summarize summary whole group team
-""".split())
+from minutes.text import clean_text, content_words, trim_words, word_count
+
 MIN_WORDS = 4
-_TAG = re.compile(r"\{[^}]*\}|<[^>]*>")
-_WORD = re.compile(r"[a-z0-9]+")
-_SPACE_PUNCT = re.compile(r"\s+([.,!?;:])")
 
 
 @dataclass(frozen=True)
@@ -58,12 +45,7 @@ def _stem(word: str) -> str:
 def content_terms(text: str) -> frozenset[str]:
     """Stemmed, lower-cased words of `text` without stopwords (cached: a service scores the same
     utterances for many questions, and this was half of an extractive answer's time)."""
-    return frozenset(_stem(w) for w in _WORD.findall(text.lower()) if w not in STOPWORDS and len(w) > 1)
-
-
-def clean(text: str) -> str:
-    """Drop transcription tags ({vocalsound}, {disfmarker}, <laugh>) and squeeze spaces."""
-    return _SPACE_PUNCT.sub(r"\1", " ".join(_TAG.sub(" ", text).split()))
+    return frozenset(_stem(w) for w in content_words(text) if len(w) > 1)
 
 
 def _utterances(hit: Mapping[str, Any], rank: int) -> list[_Utterance]:
@@ -75,18 +57,13 @@ def _utterances(hit: Mapping[str, Any], rank: int) -> list[_Utterance]:
         speaker, sep, text = line.partition(":")
         if not sep or len(speaker) > 60:
             speaker, text = "", line
-        text = clean(text)
-        n = len(text.split())
+        text = clean_text(text)
+        n = word_count(text)
         if n < MIN_WORDS:
             continue
         idx = start + i if aligned else 10**6 * (rank + 1) + i
         out.append(_Utterance(rank, (str(hit.get("meeting_id", "")), idx, i), speaker.strip(), text, n))
     return out
-
-
-def _trim(text: str, words: int) -> str:
-    parts = text.split()
-    return text if len(parts) <= words else " ".join(parts[:words]) + " ..."
 
 
 def extractive_answer(question: str, hits: Sequence[Mapping[str, Any]], max_words: int,
@@ -125,7 +102,7 @@ def extractive_answer(question: str, hits: Sequence[Mapping[str, Any]], max_word
     for utt in picked:
         if left <= 0:
             break
-        text = _trim(utt.text, left)
+        text = trim_words(utt.text, left, " ...")
         left -= utt.words
         lines.append(f"{utt.speaker}: {text}" if utt.speaker else text)
     ranks = sorted({u.hit_rank for u in picked})

@@ -8,11 +8,16 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 from pathlib import Path
 from typing import Any, Sequence
 
+# Imported here, not in the Ray task, so the ETL stage's manifest records the code that transcribes.
+from minutes.asr.audio import AudioError
+from minutes.asr.transcribe import transcribe_file
 from minutes.cache import code_version, hash_file, hash_params
 from minutes.config import Params
+from minutes.config.asr import AsrParams
 from minutes.io import read_json, write_json
 
 log = logging.getLogger(__name__)
@@ -24,12 +29,6 @@ class RayStartFailed(RuntimeError):
 
 def _one(path: str, asr_json: dict[str, Any], cache_dir: str, cpu_threads: int) -> dict[str, Any]:
     """Transcribe one file; never raises for bad audio (returns {"error": ...})."""
-    from minutes.asr.audio import AudioError
-    from minutes.asr.transcribe import transcribe_file
-    from minutes.config.asr import AsrParams
-
-    import os
-
     stats: dict[str, Any] = {}
     try:
         segments = transcribe_file(path, AsrParams(**asr_json), cache_dir=Path(cache_dir),

@@ -22,7 +22,7 @@ K = 10
 def chunk_texts(n: int, words: int) -> list[str]:
     """`n` windows of about `words` words of QMSum val turns ("Speaker: text" lines)."""
     from minutes.config import load_params
-    from minutes.data.clean import clean_text
+    from minutes.text import clean_text
 
     qmsum = load_params("local").data.qmsum.path  # the profile's QMSum folder
     texts: list[str] = []

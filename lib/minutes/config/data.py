@@ -6,6 +6,7 @@ from pathlib import Path
 from pydantic import Field, model_validator
 
 from minutes.config.base import Section
+from minutes.text import MIN_TURN_SECONDS, TURN_GAP_SECONDS, WORDS_PER_MINUTE
 
 
 class QmsumSource(Section):
@@ -17,11 +18,11 @@ class QmsumSource(Section):
     #: small slice still holds Product, Academic and Committee meetings.
     max_meetings_per_split: int | None = Field(None, ge=1, description="slice for small profiles")
     #: QMSum has no timings: turn times are estimated from word counts at this speaking rate.
-    words_per_minute: int = Field(150, ge=60, le=400)
+    words_per_minute: int = Field(WORDS_PER_MINUTE, ge=60, le=400)
     #: Shortest estimated turn (an empty or one-word turn still takes some time) and the pause
     #: between estimated turns, in seconds.
-    min_turn_seconds: float = Field(0.5, ge=0)
-    turn_gap_seconds: float = Field(0.3, ge=0)
+    min_turn_seconds: float = Field(MIN_TURN_SECONDS, ge=0)
+    turn_gap_seconds: float = Field(TURN_GAP_SECONDS, ge=0)
     #: Where to fetch QMSum when its split folders are not under `path` (chameleon): a zip of
     #: the Yale-LILY/QMSum repository, whose data/ALL/<split>/ folders are unpacked into `path`.
     download_url: str | None = None

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from minutes.config.base import Section
 
@@ -17,7 +17,9 @@ class KvmParams(Section):
     image: str = "CC-Ubuntu24.04"
     network: str = "sharednet1"
     lease_hours: int = Field(24, ge=1, le=24 * 180)
-    #: Service name -> TCP port opened by its own security group (`minutes-<name>-<suffix>`).
+    #: Service name -> TCP port on the node. Only those in `infra.public_services` get a security
+    #: group (`minutes-allow-<name>-<suffix>`) open to `infra.allowed_cidr`; the others listen on
+    #: the node's loopback and are reached through `minutes.infra.tunnels.ssh_tunnel_commands`.
     ports: dict[str, int] = {"ssh": 22, "mlflow": 5000, "api": 8800, "minio": 9001, "prometheus": 9090}
     #: Size of the Cinder volume holding the platform's data (Postgres, MinIO); 0: root disk.
     volume_gb: int = Field(50, ge=0)
@@ -30,6 +32,8 @@ class GpuParams(Section):
     image: str = "CC-Ubuntu24.04-CUDA"
     network: str = "sharednet1"
     lease_hours: int = Field(6, ge=1, le=168)
+    #: The Ray head's dashboard (loopback unless `ray_dashboard` is in infra.public_services).
+    ray_dashboard_port: int = Field(8265, ge=1, le=65535)
 
 
 class TerraformParams(Section):
@@ -53,8 +57,13 @@ class InfraParams(Section):
     #: Private key used by Ansible (path); empty: ssh-agent / ~/.ssh defaults.
     ssh_key_file: str = ""
     ssh_user: str = "cc"
-    #: Source range allowed to reach the service ports.
+    #: Source range allowed to reach the public service ports.
     allowed_cidr: str = "0.0.0.0/0"
+    #: Services reachable from `allowed_cidr` (names of `kvm.ports`, or ray_dashboard on the
+    #: GPU node, which has no security groups: there it only changes the listen address). Closed by default: only SSH
+    #: (Ansible, the tunnels) and the API; MLflow, the MinIO console, Prometheus and the Ray
+    #: dashboard stay private. MLflow asks for a password (basic-auth) even when opened.
+    public_services: list[str] = ["ssh", "api"]
     lease_timeout_s: int = Field(900, ge=1)
     server_timeout_s: int = Field(1800, ge=1)
     ssh_timeout_s: int = Field(600, ge=1)
@@ -64,3 +73,17 @@ class InfraParams(Section):
     kvm: KvmParams = KvmParams()
     gpu: GpuParams = GpuParams()
     terraform: TerraformParams = TerraformParams()
+
+    @model_validator(mode="after")
+    def _public_services_known(self) -> "InfraParams":
+        known = {*self.kvm.ports, "ray_dashboard"}
+        unknown = sorted(set(self.public_services) - known)
+        if unknown:
+            raise ValueError(f"infra.public_services names {unknown}; known services: {sorted(known)}")
+        if "ssh" not in self.public_services:
+            raise ValueError("infra.public_services must keep 'ssh': Ansible and the SSH tunnels need it")
+        return self
+
+    def public_ports(self) -> dict[str, int]:
+        """Service -> port of the services open to `allowed_cidr` (one security group each)."""
+        return {s: p for s, p in self.kvm.ports.items() if s in self.public_services}

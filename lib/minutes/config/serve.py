@@ -44,6 +44,15 @@ class ServeParams(Section):
     #: thread each avoids oversubscribing the cores (measured: 2 threads made embedding 10x slower
     #: under load on a 2-core machine).
     torch_threads: int = Field(1, ge=1)
+    #: Token budgets of generated text per task: an answer, and a meeting's summary paragraph.
+    answer_tokens: int = Field(64, ge=8, le=1024)
+    minutes_tokens: int = Field(160, ge=16, le=2048)
+    #: Decoding stops after this many seconds; the response then falls back to the extractive
+    #: answer, flagged "timeout", instead of hanging.
+    generate_timeout_s: float = Field(8.0, gt=0)
+    #: One model instance per process generates one request at a time; a request that waits
+    #: longer than this for it answers extractively, flagged "busy".
+    generate_queue_s: float = Field(10.0, ge=0)
     #: Minutes items per section (summary lines, decisions, action items).
     minutes_items: int = Field(6, ge=1, le=50)
     #: chameleon: one container per registry alias, published on these host ports.

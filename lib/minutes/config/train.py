@@ -14,6 +14,11 @@ class SearchSpace(Section):
     lr: list[float] = [1e-4, 1e-3]
     lora_r: list[int] = [8, 16]
     lora_alpha: list[int] = [16, 32]
+    #: LoRA dropout choices; empty: the fixed `train.lora_dropout`.
+    lora_dropout: list[float] = []
+    #: Target-module sets as comma-joined names ("q_proj,v_proj"); empty: `train.lora_target_modules`
+    #: or the architecture's default.
+    lora_targets: list[str] = []
     epochs: list[int] = [1, 2]
     batch_size: list[int] = [8]
 
@@ -21,6 +26,10 @@ class SearchSpace(Section):
     def _check(self) -> "SearchSpace":
         if len(self.lr) not in (1, 2) or any(v <= 0 for v in self.lr) or self.lr[0] > self.lr[-1]:
             raise ValueError(f"lr must be [value] or [low, high] with 0 < low <= high, got {self.lr}")
+        if any(not 0 <= d < 1 for d in self.lora_dropout):
+            raise ValueError(f"lora_dropout choices must be in [0, 1), got {self.lora_dropout}")
+        if any(not t.strip() or any(not m.strip() for m in t.split(",")) for t in self.lora_targets):
+            raise ValueError(f"lora_targets must be comma-joined module names, got {self.lora_targets}")
         for name in ("lora_r", "lora_alpha", "epochs", "batch_size"):
             values = getattr(self, name)
             if not values or any(v < 1 for v in values):
@@ -29,9 +38,11 @@ class SearchSpace(Section):
 
 
 class TrainParams(Section):
-    #: "packaged-minilm-ed" = encoder-decoder warm-started from the packaged MiniLM (offline);
-    #: otherwise any AutoModelForSeq2SeqLM name or path, e.g. "google/flan-t5-large".
-    base_model: str = "packaged-minilm-ed"
+    #: Offline, from PyPI packages: "packaged-smollm2-135m" (SmolLM2-135M-Instruct),
+    #: "packaged-gemma3-270m" (Gemma 3 270M base), "packaged-smollm2-tiny" (tiny random, ci),
+    #: "packaged-minilm-ed" (encoder-decoder warm-started from MiniLM). Otherwise any causal or
+    #: seq2seq model name or path, e.g. "google/flan-t5-large"; its config decides the family.
+    base_model: str = "packaged-smollm2-135m"
     registered_model: str = "minutes-generator"
     max_source_tokens: int = Field(384, ge=16)
     max_target_tokens: int = Field(96, ge=8)
@@ -60,6 +71,7 @@ class TrainParams(Section):
     #: Generation defaults saved with the model (the service and evaluation use them).
     gen_num_beams: int = Field(1, ge=1, le=8)
     gen_no_repeat_ngram: int = Field(3, ge=0)
+    gen_repetition_penalty: float = Field(1.1, ge=1.0, le=2.0)
     gen_batch_size: int = Field(8, ge=1)
     search: SearchSpace = SearchSpace()
     seed: int = 13

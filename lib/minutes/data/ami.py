@@ -6,7 +6,7 @@ NXT layout (ami_public_manual_1.6.2.zip, unpacked into `data.ami.path/annotation
   `nite:id` and usually `starttime`/`endtime` (seconds): `<w>` words (attribute `punc="true"`
   for punctuation), and non-word events `<vocalsound/>`, `<disfmarker/>`, `<gap/>`,
   `<nonvocalsound/>`, `<comment/>`, `<pause/>` which we drop (the same rule as
-  minutes.data.clean drops their `{tag}` form in QMSum).
+  minutes.text drops their `{tag}` form in QMSum).
 - `segments/<meeting>.<agent>.segments.xml`: `<segment starttime endtime>` elements whose
   `<nite:child href="<meeting>.<agent>.words.xml#id(FIRST)..id(LAST)"/>` (or `#id(ONE)`) name an
   inclusive range of word ids in document order. A segment is one speaker turn.
@@ -22,10 +22,10 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
-from minutes.data.clean import clean_text
-from minutes.data.problems import BadInput
 from minutes.data.download import download
+from minutes.data.problems import BadInput
 from minutes.io import atomic_path
+from minutes.text import clean_text
 
 NITE = "{http://nite.sourceforge.net/}"
 ROLES = {"PM": "Project Manager", "ME": "Marketing", "UI": "User Interface", "ID": "Industrial Designer"}

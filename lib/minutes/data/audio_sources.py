@@ -18,11 +18,11 @@ from typing import Any
 
 from minutes import schema
 from minutes.config import Params
-from minutes.data.clean import clean_text, word_count
 from minutes.data.problems import BadInput, ProblemLog
 from minutes.data.qmsum import SourceMeeting
 from minutes.data.synth import RenderedTurn, SynthError, render_meeting, script_from_utterances, speaker_at
 from minutes.io import atomic_path, write_json
+from minutes.text import clean_text, word_count
 
 _ID_CHARS = re.compile(r"[^A-Za-z0-9_.-]+")
 

@@ -23,7 +23,6 @@ from minutes.data.validate import validate
 from minutes.io import atomic_path, read_json, read_jsonl, write_json, write_jsonl
 
 log = logging.getLogger(__name__)
-CODE = ("minutes.data", "minutes.asr", "minutes.schema")
 
 
 def etl_stage(params: Params, force: bool = False) -> Stage:
@@ -33,7 +32,7 @@ def etl_stage(params: Params, force: bool = False) -> Stage:
         inputs["folder"] = params.data.folder.path
     stage_params = {"data": params.data.model_dump(mode="json"), "asr": params.asr.model_dump(mode="json"),
                     "embedding_model": params.index.embedding_model}
-    return Stage(params.stage_dir("etl"), stage_params, inputs, code=CODE, force=force or params.force)
+    return Stage(params.stage_dir("etl"), stage_params, inputs, force=force or params.force)
 
 
 def read_qmsum(params: Params, problems: ProblemLog, progress: bool = True) -> list[SourceMeeting]:

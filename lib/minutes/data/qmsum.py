@@ -13,10 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from minutes.config.data import QmsumSource
-from minutes.data.clean import clean_text, word_count
 from minutes.data.domains import DOMAINS, domain_of
 from minutes.data.problems import BadInput
-from minutes.data.timing import estimate_times
+from minutes.text import clean_text, estimate_times, word_count
 
 
 @dataclass

@@ -34,6 +34,7 @@ def scores_frame(contexts: Sequence[Mapping[str, Any]], predictions: Mapping[str
     """One row per (system, query): slices, the answer, and ROUGE in points."""
     import pandas as pd
 
+    from minutes.answer.attribution import groundedness
     from minutes.evaluate.scoring import per_example
 
     by_id = {c["query_id"]: c for c in contexts}
@@ -50,6 +51,7 @@ def scores_frame(contexts: Sequence[Mapping[str, Any]], predictions: Mapping[str
             "domain": [by_id[r["query_id"]]["domain"] for r in rows],
             "kind": [by_id[r["query_id"]]["kind"] for r in rows],
             "pred_words": [len(p.split()) for p in preds], "ref_words": [len(t.split()) for t in refs],
+            "groundedness": [groundedness(p, by_id[r["query_id"]]["hits"]) for p, r in zip(preds, rows)],
             **scores})
         frames.append(df)
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
@@ -58,7 +60,7 @@ def scores_frame(contexts: Sequence[Mapping[str, Any]], predictions: Mapping[str
 def summary_table(scores: "pd.DataFrame") -> "pd.DataFrame":
     """Mean ROUGE per system (rows in the order systems were scored)."""
     order = list(dict.fromkeys(scores["system"]))
-    out = scores.groupby("system")[list(ROUGE_TYPES) + ["pred_words"]].mean().reindex(order)
+    out = scores.groupby("system")[list(ROUGE_TYPES) + ["pred_words", "groundedness"]].mean().reindex(order)
     out.insert(0, "queries", scores.groupby("system").size().reindex(order))
     return out.rename(columns=SHORT).round(2)
 

@@ -73,7 +73,7 @@ def prepare(params: Params, split: str | None = None) -> Prepared:
     stage = Stage(d / "contexts", {"split": split, "queries": [q["query_id"] for q in picked], **settings},
                   inputs={"queries": paths["queries"], "chunks": paths["chunks"],
                           "index": params.stage_dir("index") / "CURRENT"},
-                  code=("minutes.evaluate.dataset", "minutes.generate.context"), force=params.force)
+                  force=params.force)
     out = stage.dir / CONTEXTS
     cached = stage.is_current()
     if cached:
@@ -200,6 +200,8 @@ def figures(scores: "pd.DataFrame", decision: gates.GateDecision, action: Mappin
     for system, g in scores.groupby("system", sort=False):
         for metric in ROUGE_TYPES:
             out[f"{system}.{metric}"] = round(float(g[metric].mean()), 3)
+        if "groundedness" in g and g["groundedness"].notna().any():  # share of supported sentences
+            out[f"{system}.groundedness"] = round(float(g["groundedness"].mean()), 3)
         for domain, gd in g.groupby("domain"):
             out[f"{system}.{domain}.rougeLsum"] = round(float(gd["rougeLsum"].mean()), 3)
         for kind, gk in g.groupby("kind"):

@@ -20,7 +20,6 @@ from minutes.config import Params
 from minutes.io import read_jsonl, write_jsonl
 
 PREDICTIONS = "predictions.jsonl"
-CODE = ("minutes.evaluate.systems", "minutes.answer", "minutes.generate")
 
 
 @dataclass(frozen=True)
@@ -83,10 +82,11 @@ def extractive_predictions(contexts: Sequence[dict[str, Any]], words: dict[str, 
 
 def load_generator(params: Params, system: System) -> Any:
     from minutes.generate.generator import Generator
+    from minutes.generate.registry import load_registered
 
     if system.kind == "base":
         return Generator.base(params)
-    return Generator.from_registry(params, system.version)
+    return load_registered(params, system.version)
 
 
 def generator_predictions(generator: Any, contexts: Sequence[dict[str, Any]], batch_size: int,
@@ -139,7 +139,7 @@ def predict(params: Params, system: System, contexts: Sequence[dict[str, Any]], 
               "generation": ({"beams": params.train.gen_num_beams, "no_repeat": params.train.gen_no_repeat_ngram}
                              if system.kind == "base" else None)}
     stage = Stage(stage_dir / "systems" / system.name, config, inputs={"contexts": contexts_path},
-                  code=CODE, force=params.force)
+                  force=params.force)
     out_path = stage.dir / PREDICTIONS
     if stage.is_current():
         return read_jsonl(out_path), True

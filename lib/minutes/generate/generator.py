@@ -1,8 +1,9 @@
-"""`Generator`: a seq2seq model (base, or base + LoRA adapter) that turns prompts into text.
+"""`Generator`: a causal LM or a seq2seq model (base, or base + LoRA adapter) that turns prompts into text.
 
 Evaluation loads the registered candidate and the bare base for the baseline; the service loads
 the version behind an alias. An adapter is merged into its base on load: inference is then as
-fast as the plain model and needs no PEFT wrappers.
+fast as the plain model and needs no PEFT wrappers. The family (see minutes.generate.family) is
+read from the model's config; callers never branch on it.
 """
 from __future__ import annotations
 
@@ -10,10 +11,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from minutes.generate.base import (MODEL_META, base_cache_dir, read_model_meta, resolve_base)
+from minutes.generate import family as fam
+from minutes.generate.base import MODEL_META, base_cache_dir, read_model_meta, resolve_base
+from minutes.io import read_json
 
 ADAPTER_CONFIG = "adapter_config.json"
-DEFAULT_GENERATION = {"num_beams": 1, "no_repeat_ngram_size": 3}
+#: Greedy decoding with a ban on repeated trigrams and a mild repetition penalty (small LMs loop).
+DEFAULT_GENERATION = {"num_beams": 1, "no_repeat_ngram_size": 3, "repetition_penalty": 1.1}
 
 
 def pick_device(device: str = "auto") -> str:
@@ -32,14 +36,9 @@ def _dtype(bf16: bool, device: str) -> Any:
     return torch.float32
 
 
-def load_seq2seq(path_or_name: str, device: str = "cpu", bf16: bool = False) -> Any:
-    """`AutoModelForSeq2SeqLM.from_pretrained` with a clear error for a missing model."""
-    from transformers import AutoModelForSeq2SeqLM
-
-    try:
-        return AutoModelForSeq2SeqLM.from_pretrained(path_or_name, dtype=_dtype(bf16, device))
-    except OSError as exc:
-        raise FileNotFoundError(f"cannot load seq2seq model {path_or_name!r}: {exc}") from exc
+def load_model(path_or_name: str, device: str = "cpu", bf16: bool = False) -> Any:
+    """The model of either family, in the dtype the device supports."""
+    return fam.load_model(path_or_name, dtype=_dtype(bf16, device))
 
 
 @dataclass
@@ -64,8 +63,6 @@ class Generator:
     def from_dir(cls, path: str | Path, device: str = "auto", cache_dir: Path | None = None,
                  version: str | None = None) -> "Generator":
         """Load a saved adapter (with its base) or a full model directory."""
-        from transformers import AutoTokenizer
-
         path = Path(path)
         if not path.is_dir():
             raise FileNotFoundError(f"no model directory at {path}")
@@ -76,12 +73,12 @@ class Generator:
             from peft import PeftModel
 
             base = _adapter_base(path, meta, cache_dir)
-            model = PeftModel.from_pretrained(load_seq2seq(base, device, bf16), str(path))
+            model = PeftModel.from_pretrained(load_model(base, device, bf16), str(path))
             model = model.merge_and_unload()
         else:
-            model = load_seq2seq(str(path), device, bf16)
+            model = load_model(str(path), device, bf16)
         tok_dir = path if any(path.glob("tokenizer*")) else Path(_adapter_base(path, meta, cache_dir))
-        tokenizer = AutoTokenizer.from_pretrained(str(tok_dir))
+        tokenizer = fam.load_tokenizer(str(tok_dir), fam.family_of(model.config))
         model.to(device).eval()
         return cls(model=model, tokenizer=tokenizer, version=version,
                    max_source_tokens=int(meta.get("max_source_tokens", _model_max_len(tokenizer))),
@@ -92,31 +89,26 @@ class Generator:
     @classmethod
     def base(cls, params: Any, device: str = "auto") -> "Generator":
         """The base model without any adapter: the evaluation's 'no fine-tuning' baseline."""
-        from transformers import AutoTokenizer
-
         device = pick_device(device)
         tp = params.train
         name = resolve_base(tp.base_model, base_cache_dir(params), tp.seed)
-        model = load_seq2seq(name, device, tp.bf16).to(device).eval()
-        tokenizer = AutoTokenizer.from_pretrained(name)
+        model = load_model(name, device, tp.bf16).to(device).eval()
+        tokenizer = fam.load_tokenizer(name, fam.family_of(model.config))
         return cls(model=model, tokenizer=tokenizer, version=None,
                    max_source_tokens=tp.max_source_tokens, max_new_tokens=tp.max_target_tokens,
                    generation=generation_settings(tp), source=name,
                    meta={"base_model": tp.base_model, "base_path": name})
 
-    @classmethod
-    def from_registry(cls, params: Any, alias_or_version: str | int, device: str = "auto") -> "Generator":
-        """Load `models:/<train.registered_model>/<version>` or `@<alias>` from the MLflow registry."""
-        from minutes.generate.registry import download_model
-
-        path, version = download_model(params, alias_or_version)
-        return cls.from_dir(path, device=device, cache_dir=base_cache_dir(params), version=version)
-
     # -------------------------------------------------------------- generation
+    @property
+    def family(self) -> fam.Family:
+        return fam.family_of(self.model.config)
+
     def generate(self, prompts: list[str], max_new_tokens: int | None = None, batch_size: int = 8,
-                 progress: bool | None = None) -> list[str]:
-        """Generate one text per prompt (batched by length; order preserved)."""
-        import torch
+                 progress: bool | None = None, max_time: float | None = None) -> list[str]:
+        """Generate one text per prompt (batched by length; order preserved). Never echoes the prompt.
+
+        `max_time` (seconds per batch) stops decoding early; the service uses it as its timeout."""
         from tqdm.auto import tqdm
 
         if isinstance(prompts, str):
@@ -130,18 +122,39 @@ class Generator:
         show = progress if progress is not None else len(batches) > 4
         self.model.eval()
         for idx in tqdm(batches, desc="generate", disable=not show):
-            enc = self.tokenizer([prompts[i] for i in idx], return_tensors="pt", padding=True,
-                                 truncation=True, max_length=self.max_source_tokens).to(self.device)
-            with torch.inference_mode():
-                ids = self.model.generate(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"],
-                                          max_new_tokens=n_new, **self.generation)
-            for i, text in zip(idx, self.tokenizer.batch_decode(ids, skip_special_tokens=True)):
+            texts = self._generate_batch([prompts[i] for i in idx], n_new, max_time)
+            for i, text in zip(idx, texts):
                 out[i] = " ".join(text.split())
         return out
 
+    def _generate_batch(self, prompts: list[str], n_new: int, max_time: float | None = None) -> list[str]:
+        import torch
+
+        settings = {k: v for k, v in self.generation.items() if v is not None}
+        if max_time is not None:
+            settings["max_time"] = float(max_time)
+        if self.family == "seq2seq":
+            enc = self.tokenizer(prompts, return_tensors="pt", padding=True, truncation=True,
+                                 max_length=self.max_source_tokens).to(self.device)
+            with torch.inference_mode():
+                ids = self.model.generate(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"],
+                                          max_new_tokens=n_new, **settings)
+            return self.tokenizer.batch_decode(ids, skip_special_tokens=True)
+        rows = [fam.prompt_ids(self.tokenizer, p)[-self.max_source_tokens:] for p in prompts]
+        batch = fam.causal_batch(rows, rows, int(self.tokenizer.pad_token_id))
+        with torch.inference_mode():
+            ids = self.model.generate(input_ids=batch["input_ids"].to(self.device),
+                                      attention_mask=batch["attention_mask"].to(self.device),
+                                      max_new_tokens=n_new, pad_token_id=int(self.tokenizer.pad_token_id),
+                                      stop_strings=list(fam.STOP_STRINGS), tokenizer=self.tokenizer,
+                                      use_cache=True, **settings)
+        new = ids[:, batch["input_ids"].shape[1]:]  # only what the model wrote
+        return [fam.cut_at_stop(t) for t in self.tokenizer.batch_decode(new, skip_special_tokens=True)]
+
 
 def generation_settings(train_params: Any) -> dict[str, Any]:
-    return {"num_beams": train_params.gen_num_beams, "no_repeat_ngram_size": train_params.gen_no_repeat_ngram}
+    return {"num_beams": train_params.gen_num_beams, "no_repeat_ngram_size": train_params.gen_no_repeat_ngram,
+            "repetition_penalty": train_params.gen_repetition_penalty}
 
 
 def _model_max_len(tokenizer: Any) -> int:
@@ -156,8 +169,6 @@ def _adapter_base(path: Path, meta: dict[str, Any], cache_dir: Path | None) -> s
         return str(base_path)
     if meta.get("base_model"):
         return resolve_base(meta["base_model"], cache_dir, int(meta.get("seed", 13)))
-    from minutes.io import read_json
-
     cfg = path / ADAPTER_CONFIG
     name = read_json(cfg).get("base_model_name_or_path") if cfg.is_file() else None
     if not name:

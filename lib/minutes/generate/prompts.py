@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any, Literal, Sequence
 
+from minutes.generate.family import prompt_overhead
 from minutes.schema import Hit
 
 Task = Literal["answer", "minutes"]
@@ -85,24 +86,18 @@ def fair_shares(lengths: Sequence[int], budget: int) -> list[int]:
     return shares
 
 
-def _special_tokens(tokenizer: Any) -> int:
-    try:
-        return int(tokenizer.num_special_tokens_to_add(pair=False))
-    except (AttributeError, NotImplementedError, TypeError):
-        return 2
-
-
 def build_prompt(question: str, hits: list[Hit], tokenizer: Any, max_tokens: int,
                  task: Task = "answer") -> str:
     """Instruction + question + excerpts of `hits` (in the given order), within `max_tokens`.
 
-    `max_tokens` counts the model's special tokens too, so the encoder never truncates the prompt.
+    `max_tokens` counts the model's framing too (special tokens, or a causal LM's chat template), so
+    the model never sees a truncated prompt.
     """
     if task not in TASKS:
         raise ValueError(f"task must be one of {TASKS}, got {task!r}")
     if max_tokens < 16:
         raise ValueError(f"max_tokens must be at least 16, got {max_tokens}")
-    budget = max_tokens - _special_tokens(tokenizer)
+    budget = max_tokens - prompt_overhead(tokenizer)
     question = " ".join(str(question or "").split())
     head = f"{INSTRUCTIONS[task]}\nquestion: "
     tail = "\ntranscript:"
@@ -122,7 +117,7 @@ def build_prompt(question: str, hits: list[Hit], tokenizer: Any, max_tokens: int
              for e, n, share in zip(excerpts, lengths, shares)]
     prompt = header + "".join(p for p in parts if p.strip())
     # Tokenizers are not exactly additive across joins; trim until the whole prompt fits.
-    limit = max_tokens - _special_tokens(tokenizer)
+    limit = max_tokens - prompt_overhead(tokenizer)
     while count_tokens(tokenizer, prompt) > limit:
         excess = count_tokens(tokenizer, prompt) - limit
         prompt = truncate_to_tokens(tokenizer, prompt, count_tokens(tokenizer, prompt) - max(excess, 1))

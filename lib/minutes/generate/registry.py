@@ -10,7 +10,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from minutes.generate.base import MODEL_META
+from minutes.generate.base import MODEL_META, base_cache_dir
+from minutes.generate.generator import Generator
 from minutes.io import atomic_path
 
 _PINNED = ("torch", "transformers", "peft", "mlflow")
@@ -69,6 +70,12 @@ def download_model(params: Any, alias_or_version: str | int) -> tuple[Path, str]
     if not found:
         raise FileNotFoundError(f"models:/{name}/{version} holds no {MODEL_META}; not a minutes generator")
     return found[0], version
+
+
+def load_registered(params: Any, alias_or_version: str | int, device: str = "auto") -> Generator:
+    """`models:/<train.registered_model>/<version>` or `@<alias>`, downloaded once and loaded."""
+    path, version = download_model(params, alias_or_version)
+    return Generator.from_dir(path, device=device, cache_dir=base_cache_dir(params), version=version)
 
 
 def requirements() -> list[str]:

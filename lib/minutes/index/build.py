@@ -22,8 +22,6 @@ if TYPE_CHECKING:
     from minutes.config import Params
 
 log = logging.getLogger(__name__)
-CODE = ["minutes.index.build", "minutes.index.chunks", "minutes.index.embed", "minutes.index.onnx_int8",
-        "minutes.index.faiss_index", "minutes.index.store", "minutes.index.ray_embed"]
 #: Index parameters that change the stored vectors or the index structure.
 BUILD_KEYS = ["embedding_model", "backend", "max_seq_length", "kind", "hnsw_m", "hnsw_ef_construction",
               "ivf_nlist", "pq_m", "pq_nbits"]
@@ -61,7 +59,7 @@ def build_index(params: "Params", force: bool = False, progress: bool = True) ->
     if not chunks_path.is_file():
         raise FileNotFoundError(f"{chunks_path}: no chunk table; run notebook 10_etl first")
     stage = Stage(params.stage_dir("index"), build_params(params), inputs={"chunks": chunks_path},
-                  code=CODE, force=force or params.force)
+                  force=force or params.force)
     if stage.is_current():
         try:
             meta = store.read_meta(stage.dir)

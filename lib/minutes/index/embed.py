@@ -1,15 +1,15 @@
 """Sentence embeddings: normalized float32 vectors from sentence-transformers (torch) or an int8
 ONNX export of the same model (see onnx_int8.py). Both expose `encode(texts) -> (n, dim)` and
-`info` (what the index manifest records, so vectors from another model are refused)."""
+`info` (what the index manifest records, so vectors from another model are refused;
+see model_identity.py)."""
 from __future__ import annotations
 
-import hashlib
 import logging
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, Sequence
+from typing import TYPE_CHECKING, Protocol, Sequence
 
-from minutes import models
+from minutes.index.model_identity import ModelInfo, fingerprint, model_source
+from minutes.index.onnx_int8 import OnnxInt8Embedder
 
 if TYPE_CHECKING:
     import numpy as np
@@ -18,27 +18,6 @@ if TYPE_CHECKING:
     from minutes.config.index import IndexParams
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class ModelInfo:
-    """Identity of an embedding model: vectors are comparable only between equal `key`s."""
-
-    name: str  # the parameter value ("packaged", a hub name or a path)
-    source: str  # what the loader was given (resolved path or hub name)
-    dim: int
-    max_seq_length: int
-    fingerprint: str  # hash of the config and a sample of the weights
-    backend: str
-
-    @property
-    def key(self) -> dict[str, Any]:
-        return {"fingerprint": self.fingerprint, "dim": self.dim, "max_seq_length": self.max_seq_length}
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"embedding_model": self.name, "embedding_source": self.source, "dim": self.dim,
-                "max_seq_length": self.max_seq_length, "model_fingerprint": self.fingerprint,
-                "backend": self.backend}
 
 
 class Embedder(Protocol):
@@ -56,23 +35,6 @@ def resolve_device(device: str) -> str:
     if device == "cuda" and not torch.cuda.is_available():
         raise RuntimeError("index.device is 'cuda' but torch sees no GPU here; use 'cpu' or 'auto'")
     return device
-
-
-def model_source(name: str) -> str:
-    return models.resolve(name, models.packaged_embedding_path() if name == "packaged" else None)
-
-
-def fingerprint(st_model: Any) -> str:
-    """Config plus the first and last weight tensors: cheap, and differs between checkpoints."""
-    import torch
-
-    h = hashlib.sha256()
-    auto = st_model[0].auto_model
-    h.update(auto.config.to_json_string(use_diff=False).encode())
-    params = [p for p in auto.parameters()]
-    for p in (params[0], params[-1]):
-        h.update(p.detach().to(torch.float32).cpu().numpy().tobytes()[: 1 << 16])
-    return h.hexdigest()[:16]
 
 
 class TorchEmbedder:
@@ -109,8 +71,6 @@ def load_embedder(index: "IndexParams", cache_dir: Path | None = None, threads: 
     """The embedder the params ask for. `cache_dir` keeps ONNX exports between runs; `threads`
     bounds onnxruntime's pool (0: its default; torch threads are set process-wide instead)."""
     if index.backend == "onnx-int8":
-        from minutes.index.onnx_int8 import OnnxInt8Embedder
-
         if cache_dir is None:
             raise ValueError("the onnx-int8 backend needs a cache_dir for its exported model")
         return OnnxInt8Embedder.from_model(index.embedding_model, cache_dir, index.max_seq_length, threads)

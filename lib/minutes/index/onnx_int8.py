@@ -13,7 +13,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
-from minutes.index.embed import ModelInfo, fingerprint, model_source
+from minutes.index.model_identity import ModelInfo, fingerprint, model_source
 from minutes.io import atomic_path, read_json, write_json
 
 if TYPE_CHECKING:

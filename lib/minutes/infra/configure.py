@@ -45,11 +45,17 @@ def remote_inventory(params: Any) -> dict[str, Any]:
     return inv.build_inventory(params, kvm, gpu)
 
 
+def generated_dir(params: Any) -> Path:
+    """Where the playbooks generate missing secrets once, on the controller (never in a report)."""
+    return state.infra_dir(params) / "generated"
+
+
 def extravars(params: Any, mode: str, overrides: Iterable[str] = ()) -> dict[str, Any]:
     """Variables of the playbooks (no secrets: those are read from the environment)."""
     return {"platform_mode": mode, "minutes_profile": params.profile, "minutes_overrides": list(overrides),
             "minutes_repo": str(REPO_ROOT), "minutes_python": sys.executable,
-            "platform_generated_dir": str(state.infra_dir(params) / "generated"),
+            "platform_generated_dir": str(generated_dir(params)),
+            "platform_public_services": list(params.infra.public_services),
             "preflight_min_free_gb": 1 if mode == "local" else 20}
 
 

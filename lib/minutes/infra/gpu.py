@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from minutes.infra import requests, state
+from minutes.infra import cloud_requests, state
 from minutes.infra.cloud import ChiCloud, _attr
 from minutes.infra.names import names_for
 from minutes.infra.provision import (Actions, Waiter, ensure_floating_ip, ensure_lease, ensure_server,
@@ -24,7 +24,7 @@ def plan(params: Any, now: datetime | None = None) -> dict[str, Any] | None:
     """The requests of 01, or None when the profile has no GPU node."""
     if not enabled(params):
         return None
-    out = requests.gpu_plan(params, now=now)
+    out = cloud_requests.gpu_plan(params, now=now)
     out["ssh"] = {"user": params.infra.ssh_user, "port": 22, "timeout_s": params.infra.ssh_timeout_s}
     state.save_plan(params, "gpu", out)
     return out
@@ -43,9 +43,9 @@ def apply(params: Any, cloud: ChiCloud | None = None, wait: Waiter | None = None
     use_site(site, params)
     cloud = cloud or ChiCloud(site)
     names = names_for(params)
-    lease = ensure_lease(cloud, requests.gpu_lease(params), wait or waiter(params, "lease"), actions)
+    lease = ensure_lease(cloud, cloud_requests.gpu_lease(params), wait or waiter(params, "lease"), actions)
     rid = reservation_id(lease, "physical:host")
-    after = requests.gpu_after_lease(params, cloud, rid)
+    after = cloud_requests.gpu_after_lease(params, cloud, rid)
     server = ensure_server(cloud, after["server"], wait or waiter(params, "server"), actions)
     fip = ensure_floating_ip(cloud, server, after["floating_ip"], actions)
     out = {"site": site, "lease_id": lease["id"], "lease_name": names.gpu_lease, "reservation_id": rid,

@@ -38,10 +38,12 @@ def build_inventory(params: Any, kvm: dict[str, Any] | None, gpu: dict[str, Any]
             kvm_vars["platform_volume_device"] = KVM_VOLUME_DEVICE
         children["kvm"] = {"hosts": {names.kvm_server: _host(params, kvm["floating_ip"])}, "vars": kvm_vars}
         children["platform"] = {"hosts": {names.kvm_server: {}}}
-        all_vars["mlflow_tracking_uri"] = f"http://{kvm['floating_ip']}:{all_vars['mlflow_port']}"
+        if "mlflow" in params.infra.public_services:  # else it answers on the KVM node's loopback only
+            all_vars["mlflow_tracking_uri"] = f"http://{kvm['floating_ip']}:{all_vars['mlflow_port']}"
     if gpu:
         children["gpu"] = {"hosts": {names.gpu_server: _host(params, gpu["floating_ip"])},
-                           "vars": {"nvidia_toolkit": True}}
+                           "vars": {"nvidia_toolkit": True,
+                                    "ray_dashboard_port": params.infra.gpu.ray_dashboard_port}}
         children["ray_head"] = {"hosts": {names.gpu_server: {}}}
         all_vars["ray_head_address"] = f"{gpu['floating_ip']}:6379"
     return {"all": {"vars": all_vars, "children": children}}

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from minutes.infra import requests, state, terraform
+from minutes.infra import cloud_requests, state, terraform
 from minutes.infra.cloud import ChiCloud, _attr
 from minutes.infra.names import names_for
 from minutes.infra.provision import (Actions, Waiter, ensure_floating_ip, ensure_lease, ensure_security_groups,
@@ -19,7 +19,7 @@ from minutes.infra.waits import waiter
 
 def plan(params: Any, now: datetime | None = None) -> dict[str, Any]:
     """The exact requests apply would send (IDs not yet known are placeholders); saved as JSON."""
-    out = requests.kvm_plan(params, now=now)
+    out = cloud_requests.kvm_plan(params, now=now)
     if params.infra.tool == "terraform":
         out["terraform_commands"] = [" ".join(a) for a in terraform.commands(params)]
     out["ssh"] = {"user": params.infra.ssh_user, "port": 22, "timeout_s": params.infra.ssh_timeout_s}
@@ -38,9 +38,9 @@ def apply(params: Any, cloud: ChiCloud | None = None, wait: Waiter | None = None
     cloud = cloud or ChiCloud(site)
     actions = Actions()
     names = names_for(params)
-    lease = ensure_lease(cloud, requests.kvm_lease(params, cloud), wait or waiter(params, "lease"), actions)
+    lease = ensure_lease(cloud, cloud_requests.kvm_lease(params, cloud), wait or waiter(params, "lease"), actions)
     rid = reservation_id(lease, "flavor:instance")
-    after = requests.kvm_after_lease(params, cloud, rid)
+    after = cloud_requests.kvm_after_lease(params, cloud, rid)
     out: dict[str, Any] = {"site": site, "tool": params.infra.tool, "lease_id": lease["id"],
                            "lease_name": names.kvm_lease, "reservation_id": rid, "server_name": names.kvm_server}
     if params.infra.tool == "terraform":

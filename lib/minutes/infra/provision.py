@@ -1,7 +1,7 @@
 """Apply the requests: get-or-create each resource by its exact name, wait, fail loudly.
 
 Every `ensure_*` first looks for what a previous run made (so re-running a notebook creates
-nothing new), then creates what is missing with the request built in minutes.infra.requests.
+nothing new), then creates what is missing with the request built in minutes.infra.cloud_requests.
 A lease or server in ERROR raises with the cloud's reason; every wait has a timeout.
 """
 from __future__ import annotations

@@ -29,7 +29,8 @@ class PipelineFailed(RuntimeError):
 
 @dataclass
 class RunRequest:
-    profile: str = "local"
+    #: None: "local" for a new run; on resume, the run's own (a different one is refused).
+    profile: str | None = None
     overrides: tuple[str, ...] = ()
     only: list[int] | None = None
     start: int | None = None
@@ -68,24 +69,62 @@ def _execute(path: Path, out: Path, parameters: dict[str, Any], timeout: int, ke
                         cwd=str(REPO_ROOT), request_save_on_cell_execute=True)
 
 
+class ResumeRefused(ValueError):
+    """`--resume` could not find the run, or its arguments contradict the run's record."""
+
+
+def _given_overrides(req: RunRequest) -> list[str]:
+    """The -p overrides the user gave, less runs_dir (where to look, not how to run)."""
+    return sorted(o for o in req.overrides if not o.split("=", 1)[0].strip() == "runs_dir")
+
+
+def find_run(req: RunRequest) -> tuple[Path, dict[str, Any]]:
+    """The run folder and record of `req.resume`, looked up where the original run put it.
+
+    That is `--runs-dir`, else the runs dir of the same `--profile` and `-p` as the original run
+    (e.g. `-p runs_dir=DIR`). A profile or overrides that contradict the record are refused:
+    a resume always continues with the record's own parameters.
+    """
+    runs_dir = req.runs_dir or load_params(req.profile or "local", req.overrides).runs_dir
+    run_dir = runs_dir / str(req.resume)
+    if not run_dir.is_dir():
+        raise ResumeRefused(f"no run {req.resume!r} under {runs_dir}: resume with the --profile and -p of the "
+                            "original run (its runs dir, e.g. -p runs_dir=DIR), or --runs-dir DIR")
+    record = load_run(run_dir)
+    if req.profile is not None and req.profile != record["profile"]:
+        raise ResumeRefused(f"run {req.resume} was made with --profile {record['profile']}, not {req.profile}; "
+                            "a resume continues with the run's own profile (drop --profile or give that one)")
+    given = _given_overrides(req)
+    recorded = sorted(o for o in record.get("overrides", []) if o.split("=", 1)[0].strip() != "runs_dir")
+    if given and given != recorded:
+        raise ResumeRefused(f"run {req.resume} was made with -p {recorded or '(none)'}, not {given}; a resume "
+                            "continues with the run's own parameters (drop -p or give the same ones)")
+    return run_dir, record
+
+
+def resume_command(record: dict[str, Any], runs_dir: Path) -> str:
+    """The command that resumes this run from where it is (its profile, overrides, runs dir)."""
+    args = ["python -m minutes run --resume", record["run_id"], "--profile", record["profile"]]
+    args += [f"-p {o}" for o in record.get("overrides", [])]
+    if not any(o.split("=", 1)[0].strip() == "runs_dir" for o in record.get("overrides", [])):
+        args += ["--runs-dir", str(runs_dir)]
+    return " ".join(args)
+
+
 def run_pipeline(req: RunRequest, execute: Callable[..., None] = _execute) -> dict[str, Any]:
     """Run (or resume) a pipeline; returns the run record. Raises PipelineFailed on failure."""
     if req.resume:
-        params0 = None
-        runs_dir = req.runs_dir or load_params("local").runs_dir
-        run_dir = runs_dir / req.resume
-        record = load_run(run_dir)
+        run_dir, record = find_run(req)
+        runs_dir = run_dir.parent
         params = load_params(record["profile"], record["overrides"])
-        runs_dir = req.runs_dir or params.runs_dir
         todo = [n for n in record["notebooks"] if n["status"] != "ok"]
         if not todo:
             print(f"run {req.resume} already finished; nothing to resume")
             return record
         notebooks_dir = Path(record.get("notebooks_dir", req.notebooks_dir))
         record["resumed"] = record.get("resumed", []) + [now_iso()]
-        del params0
     else:
-        params = load_params(req.profile, req.overrides)  # a bad params file fails here, early
+        params = load_params(req.profile or "local", req.overrides)  # a bad params file fails here, early
         runs_dir = req.runs_dir or params.runs_dir
         chosen = select(discover(req.notebooks_dir), req.only, req.start, req.stop)
         run_id = new_run_id(params.profile)
@@ -122,7 +161,7 @@ def run_pipeline(req: RunRequest, execute: Callable[..., None] = _execute) -> di
             record["finished_at"] = now_iso()
             save_run(run_dir, record)
             write_index(runs_dir)
-            raise PipelineFailed(entry["error"] + f"\n  resume with: python -m minutes run --resume {record['run_id']}")
+            raise PipelineFailed(entry["error"] + f"\n  resume with: {resume_command(record, runs_dir)}")
     record["status"] = "ok"
     record["finished_at"] = now_iso()
     save_run(run_dir, record)

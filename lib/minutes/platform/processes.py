@@ -11,6 +11,25 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
+
+#: Seconds a process's start time may trail its pid file's write (psutil derives it from boot time).
+START_SLACK_S = 2.0
+
+
+def alive(pid: int, started_by: float | None = None) -> bool:
+    """Whether `pid` is a live process (not a zombie), started no later than `started_by` (a
+    time.time()) when given: a later one is another process that was handed a recycled pid."""
+    try:
+        proc = psutil.Process(pid)
+        if proc.status() == psutil.STATUS_ZOMBIE:
+            return False
+        return started_by is None or proc.create_time() <= started_by + START_SLACK_S
+    except psutil.NoSuchProcess:
+        return False
+    except psutil.AccessDenied:  # someone else's process: it exists
+        return True
+
 
 @dataclass
 class Service:
@@ -29,17 +48,13 @@ class Service:
         return self.state_dir / f"{self.name}.log"
 
     def pid(self) -> int | None:
+        """The pid file's process while it runs; None when it exited (or its pid went to another)."""
         try:
             pid = int(self.pid_file.read_text().strip())
+            written = self.pid_file.stat().st_mtime
         except (FileNotFoundError, ValueError):
             return None
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return None
-        except PermissionError:
-            pass
-        return pid
+        return pid if alive(pid, started_by=written) else None
 
     def healthy(self, timeout: float = 2.0) -> bool:
         try:
@@ -79,9 +94,10 @@ class Service:
             os.killpg(pid, signal.SIGTERM)
         except ProcessLookupError:
             pass
-        deadline = time.time() + grace_s
-        while time.time() < deadline and self.pid() is not None:
-            time.sleep(0.2)
+        try:
+            psutil.wait_procs([psutil.Process(pid)], timeout=grace_s)  # reaps it when it is our child
+        except psutil.NoSuchProcess:
+            pass
         if self.pid() is not None:
             try:
                 os.killpg(pid, signal.SIGKILL)

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import logging
 import os
-import time
 from typing import Any
+
+import tenacity
 
 from minutes.config import Params
 
@@ -23,6 +24,20 @@ def _start(params: Params, **kwargs: Any) -> Any:
                     _temp_dir=f"/tmp/ray-minutes-{os.getuid()}", configure_logging=False, **kwargs)
 
 
+def _startup_timed_out(exc: BaseException) -> bool:
+    return "timed out during startup" in str(exc)
+
+
+def _before_retry(state: tenacity.RetryCallState) -> None:
+    exc = state.outcome.exception() if state.outcome else None
+    log.warning("Ray did not start (attempt %d): %s; retrying", state.attempt_number, exc)
+    shutdown_ray()
+
+
+#: Pause before a new local start: 5 s, then 10 s, ... (the machine is busy; give it time).
+RETRY_WAIT: tenacity.wait.wait_base = tenacity.wait_incrementing(start=5, increment=5)
+
+
 def init_ray(params: Params, attempts: int = 4, **kwargs: Any) -> Any:
     """Connect to (or start) Ray once per process; returns the ray module.
 
@@ -34,17 +49,14 @@ def init_ray(params: Params, attempts: int = 4, **kwargs: Any) -> Any:
     if ray.is_initialized():
         return ray
     (params.work_dir / "ray").mkdir(parents=True, exist_ok=True)
-    for attempt in range(1, attempts + 1):
-        try:
-            _start(params, **kwargs)
-            return ray
-        except Exception as exc:  # noqa: BLE001 - Ray raises a bare Exception for this
-            if attempt == attempts or params.ray.address or "timed out during startup" not in str(exc):
-                raise
-            log.warning("Ray did not start (attempt %d/%d): %s; retrying", attempt, attempts, exc)
-            shutdown_ray()
-            time.sleep(5 * attempt)
-    raise AssertionError("unreachable")
+    if params.ray.address:
+        _start(params, **kwargs)
+        return ray
+    retrying = tenacity.Retrying(stop=tenacity.stop_after_attempt(attempts), wait=RETRY_WAIT,
+                                 retry=tenacity.retry_if_exception(_startup_timed_out),
+                                 before_sleep=_before_retry, reraise=True)
+    retrying(_start, params, **kwargs)
+    return ray
 
 
 def shutdown_ray() -> None:

@@ -28,16 +28,29 @@ def check_question(state: "ServiceState", req: AskRequest) -> tuple[str, int]:
     return question, k
 
 
-def generative_answer(state: "ServiceState", generator: Any, question: str, hits: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]]]:
-    """The model's answer over the top chunks (the same prompt shape it was trained on)."""
+def generative_answer(state: "ServiceState", generator: Any, question: str, hits: list[dict[str, Any]]
+                      ) -> tuple[str, list[dict[str, Any]], float | None, str | None]:
+    """(answer, sources, groundedness, fallback): the model's answer over the top chunks (the prompt
+    shape it was trained on), each sentence attributed to the utterances that support it."""
+    from minutes.answer.attribution import attribute, hit_utterances
     from minutes.generate.prompts import build_prompt, guess_task
+    from minutes.serve.generation import generate_one
 
-    cited = hits[: state.params.train.retrieved_chunks]
-    prompt = build_prompt(question, cited, generator.tokenizer, state.params.train.max_source_tokens,
-                          guess_task(question))
-    with state.generate_lock:  # one generation at a time: the model is not re-entrant on CPU threads
-        answer = generator.generate([prompt])[0]
-    return answer.strip(), cited
+    p = state.params
+    shown = hits[: p.train.retrieved_chunks]
+    task = guess_task(question)
+    prompt = build_prompt(question, shown, generator.tokenizer, generator.max_source_tokens, task)
+    out = generate_one(generator, state.generate_lock, prompt,
+                       p.serve.minutes_tokens if task == "minutes" else p.serve.answer_tokens,
+                       p.serve.generate_timeout_s, p.serve.generate_queue_s)
+    if out.fallback:
+        return "", [], None, out.fallback
+    utts = hit_utterances(shown, state.corpus.utterances)
+    att = attribute(out.text, utts)
+    sources = [state.corpus.source(utts[i]) for i in att.cited()]
+    if not sources:  # nothing the model wrote is supported: show what it read, best first
+        sources = [state.corpus.cite(h, out.text) for h in shown]
+    return out.text, sources, att.groundedness, None
 
 
 def ask(state: "ServiceState", req: AskRequest) -> dict[str, Any]:
@@ -55,20 +68,25 @@ def ask(state: "ServiceState", req: AskRequest) -> dict[str, Any]:
                                       method=state.params.serve.retrieval_method)
     except UnknownMeeting as exc:
         raise ApiError(404, str(exc)) from exc
+    groundedness, fallback = None, None
     if not hits:
-        answer, cited = "", []
+        answer, sources = "", []
     elif use_model:
-        answer, cited = generative_answer(state, loaded.generator, question, hits)
-    else:
+        answer, sources, groundedness, fallback = generative_answer(state, loaded.generator, question, hits)
+        use_model = fallback is None
+    if hits and not use_model:
         from minutes.answer.extractive import extractive_answer
 
         answer, cited = extractive_answer(question, hits, state.params.serve.max_answer_words)
+        sources = [state.corpus.cite(h, answer) for h in cited]
     mode = "generative" if use_model else "extractive"
     state.metrics.answers.labels(mode).inc()
     return {
         "answer": answer or "No passage in the indexed meetings answers this question.",
         "mode": mode,
-        "sources": [state.corpus.cite(h, answer) for h in cited],
+        "sources": sources,
         "model_version": loaded.version if use_model else None,
+        "groundedness": round(groundedness, 3) if groundedness is not None else None,
+        "fallback": fallback,
         "latency_ms": round((time.perf_counter() - t0) * 1000, 2),
     }

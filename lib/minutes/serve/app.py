@@ -25,11 +25,22 @@ from minutes.serve import answering, ingest
 from minutes.serve.errors import ApiError
 from minutes.serve.metrics import Metrics, MetricsMiddleware
 from minutes.serve.minutes_doc import build_minutes
+from minutes.serve.model_minutes import write_minutes
 from minutes.serve.schemas import AskRequest, AskResponse, IngestResponse, MeetingInfo, MinutesRequest, MinutesResponse
 from minutes.serve.state import ServiceState, build_state
 from minutes.serve.uploads import BodySizeLimit, safe_filename, save_stream
 
 UPLOAD_PATHS = {"/transcribe", "/ingest"}
+
+
+def minutes_for(s: ServiceState, meeting_id: str) -> dict[str, Any]:
+    """Minutes written by the model behind the alias, or extracted (and saying so) when none is."""
+    loaded = s.watcher.current
+    if loaded.generator is not None:
+        return write_minutes(s, loaded.generator, loaded.version, meeting_id)
+    doc = build_minutes(meeting_id, s.corpus.utterances(meeting_id), s.params.serve.minutes_items)
+    doc["fallback"] = {k: "no model" for k in doc["written_by"]}
+    return doc
 
 
 def _multipart(description: str, extra: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -96,8 +107,10 @@ def create_app(params: Params, state: ServiceState | None = None) -> FastAPI:
             raise ApiError(404, f"unknown meeting_id {req.meeting_id!r} (see GET /meetings)")
         doc = s.minutes_cache.get(req.meeting_id)
         if doc is None:
-            doc = s.minutes_cache[req.meeting_id] = build_minutes(
-                req.meeting_id, s.corpus.utterances(req.meeting_id), s.params.serve.minutes_items)
+            doc = minutes_for(s, req.meeting_id)
+            transient = {"busy", "timeout"} & set((doc.get("fallback") or {}).values())
+            if not transient:  # a busy or slow model may write them next time
+                s.minutes_cache[req.meeting_id] = doc
         if req.format == "markdown":
             return PlainTextResponse(doc["markdown"], media_type="text/markdown; charset=utf-8")
         return doc

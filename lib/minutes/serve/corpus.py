@@ -10,23 +10,21 @@ import re
 import threading
 from collections import defaultdict
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Literal
 
 from minutes import schema
 from minutes.io import read_jsonl, write_jsonl
+from minutes.text import clean_text, words
 
 MEETING_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
-_TAG = re.compile(r"\{[a-z_]+\}\s*")
-_WORD = re.compile(r"[a-z0-9']+")
 
 
-def clean(text: str) -> str:
-    """Drop QMSum/AMI disfluency tags such as {vocalsound} for display."""
-    return re.sub(r"\s+", " ", _TAG.sub("", text)).strip()
-
-
-def words(text: str) -> list[str]:
-    return _WORD.findall(text.lower())
+def timing(utterance: dict[str, Any]) -> Literal["estimated", "real"]:
+    """Whether an utterance's times are "real" (measured) or "estimated" from word counts.
+    Meetings ingested before utterances carried `timing` say "real" only when transcribed from
+    audio: a transcript upload may have had estimated times, and an estimate must not pass for
+    a measurement."""
+    return utterance.get("timing") or ("real" if utterance.get("source") == "asr" else "estimated")
 
 
 class Corpus:
@@ -90,6 +88,12 @@ class Corpus:
             })
         return out
 
+    def source(self, utt: dict[str, Any]) -> dict[str, Any]:
+        """An utterance found by attribution (minutes.answer.attribution.hit_utterances) as a Source."""
+        return {"meeting_id": utt["meeting_id"], "chunk_id": utt["chunk_id"], "speaker": utt["speaker"],
+                "start": float(utt["start"]), "end": float(utt["end"]), "timing": timing(utt),
+                "text": clean_text(utt["text"]), "score": float(utt.get("score", 0.0))}
+
     def cite(self, hit: dict[str, Any], answer: str) -> dict[str, Any]:
         """The utterance of a retrieved chunk that shares most words with the answer."""
         us = self._utts.get(hit["meeting_id"], [])
@@ -100,7 +104,7 @@ class Corpus:
             speakers = hit.get("speakers") or []
             return {"meeting_id": hit["meeting_id"], "chunk_id": hit["chunk_id"],
                     "speaker": ", ".join(speakers), "start": float(hit["start"]), "end": float(hit["end"]),
-                    "text": clean(hit["text"]), "score": float(hit["score"])}
+                    "timing": timing(hit), "text": clean_text(hit["text"]), "score": float(hit["score"])}
         return {"meeting_id": hit["meeting_id"], "chunk_id": hit["chunk_id"], "speaker": best["speaker"],
-                "start": float(best["start"]), "end": float(best["end"]), "text": clean(best["text"]),
-                "score": float(hit["score"])}
+                "start": float(best["start"]), "end": float(best["end"]), "timing": timing(best),
+                "text": clean_text(best["text"]), "score": float(hit["score"])}

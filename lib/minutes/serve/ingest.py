@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from minutes.serve.corpus import MEETING_ID
-from minutes.serve.errors import ApiError
+from minutes.serve.errors import ApiError, without_dir
 from minutes.serve.transcripts import parse_transcript
 from minutes.serve.uploads import AUDIO_SUFFIXES, TRANSCRIPT_SUFFIXES, probe_audio
+from minutes.text import clean_text
 
 if TYPE_CHECKING:
     from minutes.serve.state import ServiceState
@@ -31,7 +32,7 @@ def check_meeting_id(state: "ServiceState", meeting_id: str | None) -> str:
 
 
 def transcribe(state: "ServiceState", audio: Path) -> list[dict[str, Any]]:
-    """ASR segments (start, end, text) of a decodable audio file."""
+    """ASR segments (start, end, text, timing "real") of a decodable audio file."""
     probe_audio(audio)
     from minutes.asr import transcribe_file
 
@@ -39,16 +40,20 @@ def transcribe(state: "ServiceState", audio: Path) -> list[dict[str, Any]]:
         try:
             segments = transcribe_file(audio, state.params)
         except (RuntimeError, ValueError, OSError) as exc:
-            raise ApiError(422, f"{audio.name}: could not be transcribed ({exc})") from exc
-    return [dict(s) for s in segments]
+            raise ApiError(422, f"{audio.name}: could not be transcribed "
+                                f"({without_dir(str(exc), audio.parent)})") from exc
+    return [{**s, "timing": "real"} for s in segments]
 
 
 def to_utterances(meeting_id: str, rows: list[dict[str, Any]], source: str) -> list[dict[str, Any]]:
-    """Schema utterances (schema.Utterance) from parsed turns or ASR segments."""
+    """Schema utterances (schema.Utterance) from parsed turns or ASR segments, their text cleaned
+    by ETL's rule (minutes.text.clean_text); a turn left empty is dropped and the rest numbered
+    in order, as ETL does for transcribed audio (no spans refer to an ingested meeting's turns)."""
+    kept = [(r, text) for r in rows if (text := clean_text(str(r.get("text", ""))))]
     return [{"meeting_id": meeting_id, "idx": i, "speaker": str(r.get("speaker") or "Speaker"),
-             "start": round(float(r["start"]), 3), "end": round(float(r["end"]), 3),
-             "text": " ".join(str(r["text"]).split()), "source": source, "domain": "Other",
-             "split": "ingested"} for i, r in enumerate(rows) if str(r.get("text", "")).strip()]
+             "start": round(float(r["start"]), 3), "end": round(float(r["end"]), 3), "text": text,
+             "source": source, "timing": r["timing"], "domain": "Other", "split": "ingested"}
+            for i, (r, text) in enumerate(kept)]
 
 
 def ingest_file(state: "ServiceState", meeting_id: str, path: Path) -> dict[str, Any]:

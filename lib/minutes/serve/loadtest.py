@@ -131,7 +131,7 @@ def plot(reports: Sequence[LoadReport]) -> Any:
 
 def suite_payloads(params: Any) -> list[dict[str, Any]]:
     """Enough distinct questions for the warm-up and every measured request, when the data has them."""
-    from minutes.serve.client import load_payloads
+    from minutes.serve.payloads import load_payloads
 
     lt = params.serve.loadtest
     return load_payloads(params, n=lt.requests + lt.warmup)

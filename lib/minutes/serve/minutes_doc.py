@@ -12,13 +12,8 @@ import re
 from collections import Counter
 from typing import Any
 
-from minutes.serve.corpus import clean, words
-
-STOP = frozenset("""a an the and or but if so of to in on at for with from by as is are was were be been being
-it its this that these those there here i you he she we they me him her us them my your our their mm um uh
-yeah yes no not okay ok oh well just like really very do does did have has had will would can could should
-what which who whom when where why how all any some one two then than also about into out up down over
-gonna got get go going know think mean right sort kind thing things""".split())
+from minutes.text import content_words, trim_words
+from minutes.text import clean_text as clean
 
 _DECISION = [(re.compile(p, re.I), w) for p, w in [
     (r"\b(we|i)\s+(have\s+)?decided\b", 3.0), (r"\bdecision\b", 2.5), (r"\bwe\s+agreed?\b", 2.5),
@@ -38,19 +33,19 @@ MIN_WORDS = 6
 MAX_ITEM_WORDS = 40
 
 
-def _trim(text: str, max_words: int = MAX_ITEM_WORDS) -> str:
-    ws = text.split()
-    return text if len(ws) <= max_words else " ".join(ws[:max_words]) + " …"
+def _trim(text: str) -> str:
+    return trim_words(text, MAX_ITEM_WORDS)
 
 
-def _cite(u: dict[str, Any]) -> dict[str, Any]:
+def citation(u: dict[str, Any]) -> dict[str, Any]:
+    """A turn as a minutes citation (turn index, speaker, times, cleaned text)."""
     return {"idx": int(u["idx"]), "speaker": u["speaker"], "start": float(u["start"]),
             "end": float(u["end"]), "text": clean(u["text"])}
 
 
 def _centrality(utts: list[dict[str, Any]]) -> list[float]:
     """How typical of the whole meeting each utterance's content words are (tf-idf-like)."""
-    bags = [[w for w in words(clean(u["text"])) if w not in STOP and len(w) > 2] for u in utts]
+    bags = [[w for w in content_words(u["text"]) if len(w) > 2] for u in utts]
     tf = Counter(w for bag in bags for w in bag)
     df = Counter(w for bag in bags for w in set(bag))
     n = max(len(bags), 1)
@@ -95,13 +90,15 @@ def build_minutes(meeting_id: str, utterances: list[dict[str, Any]], n_items: in
     actions = _cued(utts, _ACTION, n_items)
     doc: dict[str, Any] = {
         "meeting_id": meeting_id,
-        "summary": [{"text": f"{u['speaker']}: {_trim(clean(u['text']))}", "owner": None, "cites": [_cite(u)]}
+        "summary": [{"text": f"{u['speaker']}: {_trim(clean(u['text']))}", "owner": None, "cites": [citation(u)]}
                     for u in summary],
-        "decisions": [{"text": _trim(clean(u["text"])), "owner": None, "cites": [_cite(u)]} for u in decisions],
+        "decisions": [{"text": _trim(clean(u["text"])), "owner": None, "cites": [citation(u)]} for u in decisions],
         "action_items": [{"text": _trim(clean(u["text"])),
                           "owner": u["speaker"] if _FIRST_PERSON.search(u["text"]) else None,
-                          "cites": [_cite(u)]} for u in actions],
+                          "cites": [citation(u)]} for u in actions],
     }
+    doc.update(written_by={k: "extractive" for k in ("summary", "decisions", "action_items")},
+               model_version=None, fallback=None, groundedness={})
     doc["markdown"] = to_markdown(doc)
     return doc
 
@@ -114,6 +111,11 @@ def _ts(seconds: float) -> str:
 def to_markdown(doc: dict[str, Any]) -> str:
     """Minutes as markdown; each item ends with its citation [speaker, time, turn]."""
     lines = [f"# Minutes: {doc['meeting_id']}", ""]
+    if doc.get("model_version"):
+        by = doc.get("written_by", {})
+        model = [k.replace("_", " ") for k, v in by.items() if v == "model"]
+        lines += [f"_Written by model version {doc['model_version']}"
+                  + (f" ({', '.join(model)}; the rest extracted)" if len(model) < len(by) else "") + "._", ""]
     for key, title in [("summary", "Summary"), ("decisions", "Decisions"), ("action_items", "Action items")]:
         lines += [f"## {title}", ""]
         items = doc[key]
@@ -121,8 +123,8 @@ def to_markdown(doc: dict[str, Any]) -> str:
             lines += ["_none found_", ""]
             continue
         for item in items:
-            c = item["cites"][0]
             owner = f" (owner: {item['owner']})" if item.get("owner") else ""
-            lines.append(f"- {item['text']}{owner} [{c['speaker']}, {_ts(c['start'])}, turn {c['idx']}]")
+            cites = "; ".join(f"{c['speaker']}, {_ts(c['start'])}, turn {c['idx']}" for c in item["cites"])
+            lines.append(f"- {item['text']}{owner} [{cites}]")
         lines.append("")
     return "\n".join(lines)

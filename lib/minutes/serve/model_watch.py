@@ -47,9 +47,9 @@ def registry_version(params: Params) -> str | None:
 
 
 def load_generator(params: Params) -> Any:
-    from minutes.generate.generator import Generator
+    from minutes.generate.registry import load_registered
 
-    return Generator.from_registry(params, params.serve.model_alias)
+    return load_registered(params, params.serve.model_alias)
 
 
 class ModelWatcher:

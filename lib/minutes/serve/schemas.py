@@ -20,6 +20,9 @@ class Source(BaseModel):
     speaker: str
     start: float
     end: float
+    timing: Literal["real", "estimated"] = Field(
+        "estimated", description="real: start/end were measured (timed transcript, speech recognition); "
+                                 "estimated: derived from word counts (QMSum, untimed transcripts)")
     text: str
     score: float
 
@@ -29,6 +32,10 @@ class AskResponse(BaseModel):
     mode: Literal["extractive", "generative"]
     sources: list[Source]
     model_version: str | None
+    groundedness: float | None = Field(
+        None, description="generative answers: share of answer sentences supported by a cited utterance")
+    fallback: Literal["busy", "timeout", "empty"] | None = Field(
+        None, description="why a generative request was answered extractively (model busy, too slow, or silent)")
     latency_ms: float
 
 
@@ -56,6 +63,11 @@ class MinutesResponse(BaseModel):
     summary: list[MinutesItem]
     decisions: list[MinutesItem]
     action_items: list[MinutesItem]
+    written_by: dict[str, Literal["model", "extractive"]] = {}
+    model_version: str | None = None
+    fallback: dict[str, str] | None = Field(
+        None, description="sections the model could not write (busy, timeout, ungrounded) and were extracted")
+    groundedness: dict[str, float | None] = {}
     markdown: str
 
 

@@ -2,7 +2,8 @@
 
 txt is one "Speaker: text" turn a line (times estimated from word counts, as ETL does for QMSum);
 vtt cues keep their times and take the speaker from "<v Name>" or a "Name:" prefix; json is a list
-of {speaker, text, start?, end?} (or {"utterances": [...]}).
+of {speaker, text, start?, end?} (or {"utterances": [...]}). Each row says whether its times are
+"real" or "estimated" (`timing`, as in schema.Utterance).
 """
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ import re
 from typing import Any
 
 from minutes.serve.uploads import UploadError
+from minutes.text import clean_text, estimate_times
 
-WORDS_PER_SECOND = 170 / 60
 _VTT_TIME = re.compile(r"(?:(\d+):)?(\d{1,2}):(\d{2})[.,](\d{3})")
 _VTT_CUE = re.compile(rf"^\s*({_VTT_TIME.pattern})\s*-->\s*({_VTT_TIME.pattern})")
 _SPEAKER = re.compile(r"^\s*([^:]{1,60}):\s+(.*\S)\s*$")
@@ -28,12 +29,10 @@ def _seconds(stamp: str) -> float:
 
 
 def _estimate_times(turns: list[tuple[str, str]]) -> list[dict[str, Any]]:
-    t, out = 0.0, []
-    for speaker, text in turns:
-        dur = max(len(text.split()) / WORDS_PER_SECOND, 0.5)
-        out.append({"speaker": speaker, "text": text, "start": round(t, 2), "end": round(t + dur, 2)})
-        t += dur
-    return out
+    """Rows timed as ETL times QMSum: from the words left after cleaning."""
+    times = estimate_times([clean_text(text) for _, text in turns])
+    return [{"speaker": speaker, "text": text, "start": start, "end": end, "timing": "estimated"}
+            for (speaker, text), (start, end) in zip(turns, times)]
 
 
 def parse_txt(text: str, name: str) -> list[dict[str, Any]]:
@@ -71,7 +70,7 @@ def parse_vtt(text: str, name: str) -> list[dict[str, Any]]:
         elif (s := _SPEAKER.match(cue)) is not None:
             speaker, cue = s.group(1).strip(), s.group(2)
         if cue:
-            out.append({"speaker": speaker, "text": cue, "start": start, "end": max(end, start)})
+            out.append({"speaker": speaker, "text": cue, "start": start, "end": max(end, start), "timing": "real"})
     return out
 
 
@@ -89,12 +88,14 @@ def parse_json(text: str, name: str) -> list[dict[str, Any]]:
             raise UploadError(422, f"{name}: utterance {n} needs a string 'text' (and a string 'speaker')")
         turns.append((r.get("speaker") or "Speaker", r["text"].strip()))
         if isinstance(r.get("start"), (int, float)) and isinstance(r.get("end"), (int, float)):
-            timed.append({"speaker": turns[-1][0], "text": turns[-1][1], "start": float(r["start"]), "end": float(r["end"])})
+            timed.append({"speaker": turns[-1][0], "text": turns[-1][1], "start": float(r["start"]),
+                          "end": float(r["end"]), "timing": "real"})
     return timed if len(timed) == len(rows) else _estimate_times(turns)
 
 
 def parse_transcript(data: bytes, name: str) -> list[dict[str, Any]]:
-    """Utterance dicts (speaker, text, start, end) from an uploaded transcript file."""
+    """Utterance dicts (speaker, text, start, end, timing) from an uploaded transcript file; the
+    text is as written (ingest cleans it)."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -5,6 +5,7 @@ never turn bad input into a 500.
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import shutil
@@ -12,7 +13,7 @@ import subprocess
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from minutes.serve.errors import ApiError
+from minutes.serve.errors import ApiError, without_dir
 
 AUDIO_SUFFIXES = frozenset({".wav", ".mp3", ".ogg", ".oga", ".opus", ".flac", ".m4a", ".mp4", ".webm", ".aac"})
 TRANSCRIPT_SUFFIXES = frozenset({".json", ".txt", ".vtt"})
@@ -55,10 +56,13 @@ def probe_audio(path: Path) -> float:
     ffprobe = shutil.which("ffprobe")
     if ffprobe is None:
         raise RuntimeError("ffprobe is not installed (Debian package ffmpeg)")
+    # run in the spool dir on the bare name, so ffprobe's messages never carry the server's path
     proc = subprocess.run([ffprobe, "-v", "error", "-show_entries", "stream=codec_type:format=duration",
-                           "-of", "json", str(path)], capture_output=True, text=True, timeout=60)
+                           "-of", "json", f"file:{path.name}"], capture_output=True, text=True, timeout=60,
+                          cwd=path.parent)
     if proc.returncode != 0:
-        raise UploadError(422, f"{path.name}: cannot be decoded as audio ({proc.stderr.strip()[:200] or 'ffprobe failed'})")
+        reason = without_dir(proc.stderr, path.parent).replace("file:", "").strip()[:200]
+        raise UploadError(422, f"{path.name}: cannot be decoded as audio ({reason or 'ffprobe failed'})")
     info = json.loads(proc.stdout or "{}")
     if not any(s.get("codec_type") == "audio" for s in info.get("streams", [])):
         raise UploadError(415, f"{path.name}: the file holds no audio stream")
@@ -72,41 +76,52 @@ def probe_audio(path: Path) -> float:
 
 
 class BodyTooLarge(Exception):
-    pass
+    """Raised inside the app's `receive` once a streamed body passes the limit."""
 
 
 class BodySizeLimit:
     """ASGI middleware: 413 before reading a body whose Content-Length is over the limit, and
     as soon as a streamed (chunked) body passes it, so nothing oversized reaches the disk.
-    Upload routes get `upload_bytes`; every other route `other_bytes`."""
 
-    def __init__(self, app: Any, upload_paths: set[str], upload_bytes: int, other_bytes: int = 1 << 20) -> None:
+    The 413 goes out first, then the rest of the body is read and discarded (up to
+    `drain_bytes`, and only while the client keeps sending): closing a socket with unread data
+    makes the kernel answer with a reset, and the client would see "connection reset by peer"
+    instead of the 413. Upload routes get `upload_bytes`; every other route `other_bytes`.
+    """
+
+    def __init__(self, app: Any, upload_paths: set[str], upload_bytes: int, other_bytes: int = 1 << 20,
+                 drain_bytes: int = 1 << 30, drain_idle_s: float = 5.0) -> None:
         self.app = app
         self.upload_paths = upload_paths
         self.upload_bytes = upload_bytes
         self.other_bytes = other_bytes
+        self.drain_bytes = drain_bytes
+        self.drain_idle_s = drain_idle_s
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.upload_bytes if scope["path"] in self.upload_paths else self.other_bytes
+        upload = scope["path"] in self.upload_paths
+        limit = self.upload_bytes if upload else self.other_bytes
         headers = dict(scope.get("headers") or [])
         try:
             declared = int(headers.get(b"content-length", b"0"))
         except ValueError:
             declared = 0
         if declared > limit:
-            await _reject(send, limit)
+            await self._reject(receive, send, limit, upload, more=declared <= self.drain_bytes)
             return
         seen = 0
         started = False
+        finished = False
 
         async def limited_receive() -> dict[str, Any]:
-            nonlocal seen
+            nonlocal seen, finished
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
+                finished = not message.get("more_body", False)
                 if seen > limit:
                     raise BodyTooLarge()
             return message
@@ -120,12 +135,28 @@ class BodySizeLimit:
             await self.app(scope, limited_receive, tracking_send)
         except BodyTooLarge:
             if not started:
-                await _reject(send, limit)
+                await self._reject(receive, send, limit, upload, more=not finished)
+
+    async def _reject(self, receive: Any, send: Any, limit: int, upload: bool, more: bool) -> None:
+        """Send the 413, discard what the client still sends, then end the response."""
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"application/json"), (b"connection", b"close")]})
+        await send({"type": "http.response.body", "body": too_large_body(limit, upload), "more_body": True})
+        drained = 0
+        while more and drained <= self.drain_bytes:
+            try:
+                message = await asyncio.wait_for(receive(), timeout=self.drain_idle_s)
+            except asyncio.TimeoutError:  # the client stopped sending (e.g. it saw the 413)
+                break
+            if message["type"] != "http.request":
+                break
+            drained += len(message.get("body", b""))
+            more = bool(message.get("more_body", False))
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
-async def _reject(send: Any, limit: int) -> None:
-    body = json.dumps({"detail": f"request body is larger than the limit of {limit / (1 << 20):g} MB"}).encode()
-    await send({"type": "http.response.start", "status": 413,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                            (b"connection", b"close")]})
-    await send({"type": "http.response.body", "body": body})
+def too_large_body(limit: int, upload: bool) -> bytes:
+    """The 413's JSON, naming the limit (and the parameter that sets it, for uploads)."""
+    what = (f"upload is larger than the limit of {limit / (1 << 20):g} MB (serve.max_upload_mb)" if upload
+            else f"request body is larger than the limit of {limit / (1 << 20):g} MB")
+    return json.dumps({"detail": what}).encode()

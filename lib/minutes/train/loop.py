@@ -1,6 +1,8 @@
 """The training loop itself: tokenise pairs, train an epoch, measure eval loss and ROUGE-L.
 
-Plain PyTorch, no Ray: a Tune trial (minutes.train.trial) and the benchmark both call it.
+Plain PyTorch, no Ray: a Tune trial (minutes.train.trial) and the benchmark both call it. The
+model family (minutes.generate.family) decides how an example is laid out and its loss taken;
+the loop is the same for both.
 """
 from __future__ import annotations
 
@@ -8,8 +10,9 @@ import math
 import random
 import time
 from dataclasses import dataclass
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
+from minutes.generate import family as fam
 from minutes.train.pairs import Pair
 
 
@@ -17,6 +20,7 @@ from minutes.train.pairs import Pair
 class Encoded:
     input_ids: list[list[int]]
     labels: list[list[int]]
+    family: fam.Family = "seq2seq"
 
     def __len__(self) -> int:
         return len(self.input_ids)
@@ -37,8 +41,13 @@ def eos_id(model: Any, tokenizer: Any) -> int:
 
 
 def encode(pairs: Sequence[Pair], tokenizer: Any, max_source_tokens: int, max_target_tokens: int,
-           eos: int) -> Encoded:
-    """Token ids of sources (with the model's special tokens) and of targets (text + eos)."""
+           eos: int, family: fam.Family = "seq2seq") -> Encoded:
+    """Seq2seq: source ids (with special tokens) and target ids (text + eos). Causal: prompt + target
+    in one sequence, labels masked (-100) on the prompt, so only answer tokens carry loss."""
+    if family == "causal":
+        inputs, labels = fam.encode_causal([p["source"] for p in pairs], [p["target"] for p in pairs],
+                                           tokenizer, max_source_tokens, max_target_tokens, eos)
+        return Encoded(input_ids=inputs, labels=labels, family="causal")
     src = tokenizer([p["source"] for p in pairs], truncation=True, max_length=max_source_tokens)["input_ids"]
     tgt = tokenizer([p["target"] for p in pairs], add_special_tokens=False)["input_ids"]
     labels = [list(t[:max_target_tokens - 1]) + [eos] for t in tgt]
@@ -57,12 +66,20 @@ def batches(data: Encoded, batch_size: int, pad_id: int, shuffle: bool = False, 
         idx = order[i:i + batch_size]
         src = [data.input_ids[j] for j in idx]
         lab = [data.labels[j] for j in idx]
+        if data.family == "causal":
+            yield fam.causal_batch(src, lab, pad_id)
+            continue
         n_src, n_lab = max(map(len, src)), max(map(len, lab))
         yield {
             "input_ids": torch.tensor([s + [pad_id] * (n_src - len(s)) for s in src]),
             "attention_mask": torch.tensor([[1] * len(s) + [0] * (n_src - len(s)) for s in src]),
             "labels": torch.tensor([t + [-100] * (n_lab - len(t)) for t in lab]),
         }
+
+
+def batch_loss(model: Any, batch: dict[str, Any], family: fam.Family) -> Any:
+    """Mean token cross-entropy of a batch (causal: on answer tokens only, logits where needed)."""
+    return fam.causal_loss(model, batch) if family == "causal" else model(**batch).loss
 
 
 def steps_per_epoch(n: int, batch_size: int) -> int:
@@ -91,9 +108,11 @@ def _autocast(device: str, bf16: bool) -> Any:
 
 
 def train_epoch(model: Any, data: Encoded, batch_size: int, pad_id: int, optimizer: Any, scheduler: Any,
-                device: str = "cpu", bf16: bool = False, seed: int = 0, progress: bool = False
-                ) -> dict[str, float]:
-    """One pass over `data`; returns mean loss and seconds per optimiser step."""
+                device: str = "cpu", bf16: bool = False, seed: int = 0, progress: bool = False,
+                on_step: Callable[[int, float], None] | None = None) -> dict[str, float]:
+    """One pass over `data`; returns mean loss and seconds per optimiser step.
+
+    `on_step(step, loss)` sees every step's loss (a trial logs them to MLflow)."""
     import torch
     from tqdm.auto import tqdm
 
@@ -103,7 +122,7 @@ def train_epoch(model: Any, data: Encoded, batch_size: int, pad_id: int, optimiz
                       total=steps_per_epoch(len(data), batch_size), desc="train", disable=not progress):
         batch = {k: v.to(device) for k, v in batch.items()}
         with _autocast(device, bf16):
-            loss = model(**batch).loss
+            loss = batch_loss(model, batch, data.family)
         if not torch.isfinite(loss):
             raise FloatingPointError(f"training loss became {loss.item()} at step {steps}; lower the learning rate")
         loss.backward()
@@ -113,6 +132,8 @@ def train_epoch(model: Any, data: Encoded, batch_size: int, pad_id: int, optimiz
         optimizer.zero_grad(set_to_none=True)
         total += float(loss.item())
         steps += 1
+        if on_step is not None:
+            on_step(steps, float(loss.item()))
     elapsed = time.perf_counter() - t0
     return {"train_loss": total / max(steps, 1), "step_s": elapsed / max(steps, 1), "steps": steps}
 
@@ -129,7 +150,7 @@ def eval_loss(model: Any, data: Encoded, batch_size: int, pad_id: int, device: s
             batch = {k: v.to(device) for k, v in batch.items()}
             n = int((batch["labels"] != -100).sum())
             with _autocast(device, bf16):
-                total += float(model(**batch).loss) * n
+                total += float(batch_loss(model, batch, data.family)) * n
             tokens += n
     return total / max(tokens, 1)
 

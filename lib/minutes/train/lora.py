@@ -1,6 +1,7 @@
 """LoRA through PEFT, with target modules chosen per architecture.
 
-T5 (Flan-T5) adapts attention projections "q" and "v". A BERT-style encoder-decoder adapts
+Causal LMs (Llama/SmolLM2, Gemma 3) adapt the four attention projections. T5 (Flan-T5) adapts
+attention projections "q" and "v". A BERT-style encoder-decoder adapts
 "query" and "value", and must also train its cross-attention and LM-head transform in full:
 a warm-started model gets those new and random, and LoRA alone would leave them frozen.
 """
@@ -11,6 +12,10 @@ from typing import Any
 
 #: model_type -> (target modules, modules trained in full)
 ARCHITECTURES: dict[str, tuple[list[str], list[str] | None]] = {
+    "llama": (["q_proj", "k_proj", "v_proj", "o_proj"], None),
+    "gemma3_text": (["q_proj", "k_proj", "v_proj", "o_proj"], None),
+    "gemma3": (["q_proj", "k_proj", "v_proj", "o_proj"], None),
+    "qwen2": (["q_proj", "k_proj", "v_proj", "o_proj"], None),
     "t5": (["q", "v"], None),
     "mt5": (["q", "v"], None),
     "umt5": (["q", "v"], None),
@@ -42,6 +47,8 @@ def lora_config(model: Any, settings: LoraSettings) -> Any:
     """A PEFT LoraConfig for `model` (targets from settings, else from the architecture table)."""
     from peft import LoraConfig, TaskType
 
+    from minutes.generate.family import family_of
+
     kind = architecture(model)
     if settings.target_modules:
         targets, full = list(settings.target_modules), ARCHITECTURES.get(kind, (None, None))[1]
@@ -52,7 +59,8 @@ def lora_config(model: Any, settings: LoraSettings) -> Any:
                          f"set train.lora_target_modules (known: {sorted(ARCHITECTURES)})")
     return LoraConfig(r=settings.r, lora_alpha=settings.alpha, lora_dropout=settings.dropout,
                       target_modules=list(targets), modules_to_save=list(full) if full else None,
-                      task_type=TaskType.SEQ_2_SEQ_LM)
+                      task_type=TaskType.SEQ_2_SEQ_LM if family_of(model.config) == "seq2seq"
+                      else TaskType.CAUSAL_LM)
 
 
 def wrap(model: Any, settings: LoraSettings) -> Any:

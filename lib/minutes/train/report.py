@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from minutes.io import read_jsonl
+from minutes.io import read_json, read_jsonl
 
 TRIAL_COLUMNS = ["trial_id", "status", "lr", "lora_r", "lora_alpha", "batch_size", "epochs", "epochs_done",
                  "stopped_early", "val_loss", "val_rougeL", "step_s"]
@@ -23,16 +23,16 @@ def params_table(params: Any) -> Any:
 def lora_summary(params: Any) -> Any:
     """Trainable vs total parameters of the base under LoRA, per rank in the search space."""
     import pandas as pd
-    from transformers import AutoModelForSeq2SeqLM
 
     from minutes.generate.base import base_cache_dir, resolve_base
+    from minutes.generate.family import load_model
     from minutes.train.lora import LoraSettings, lora_config, parameter_counts, wrap
 
     tp = params.train
     path = resolve_base(tp.base_model, base_cache_dir(params), tp.seed)
     rows = []
     for r, alpha in zip(tp.search.lora_r, tp.search.lora_alpha):
-        model = AutoModelForSeq2SeqLM.from_pretrained(path)
+        model = load_model(path)
         settings = LoraSettings(r=r, alpha=alpha, dropout=tp.lora_dropout, target_modules=tp.lora_target_modules)
         cfg = lora_config(model, settings)
         trainable, total = parameter_counts(wrap(model, settings))
@@ -137,3 +137,23 @@ def _question(source: str) -> str:
 def _cut(text: Any, width: int) -> str:
     text = " ".join(str(text).split())
     return text if len(text) <= width else text[:width - 1] + "…"
+
+
+def base_model_comparison() -> Any:
+    """The packaged LMs side by side, from the last `make bench BENCH=generator` (outputs/bench)."""
+    import pandas as pd
+
+    from minutes import REPO_ROOT
+
+    path = REPO_ROOT / "outputs" / "bench" / "generator.json"
+    if not path.is_file():
+        return pd.DataFrame({"note": ["no comparison yet: run `make bench BENCH=generator` after 40_evaluate"]})
+    bench = read_json(path)
+    rows = [{"model": r["model"], "setting": "zero-shot", **{k: r.get(k) for k in (
+        "rouge1", "rouge2", "rougeLsum", "gen_tokens_per_s", "lora_step_s", "peak_rss_mb", "queries")}}
+        for r in bench.get("zero_shot", []) if "error" not in r]
+    lora = bench.get("lora") or {}
+    for name, m in (lora.get("systems") or {}).items():
+        rows.append({"model": name, "setting": lora.get("model", ""), **{k: m.get(k) for k in (
+            "rouge1", "rouge2", "rougeLsum")}})
+    return pd.DataFrame(rows)

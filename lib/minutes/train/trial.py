@@ -34,6 +34,7 @@ class TrialSetup:
     max_source_tokens: int
     max_target_tokens: int
     lora_dropout: float = 0.05
+    family: str = "seq2seq"  # "causal" | "seq2seq", read from the base's config
     lora_target_modules: list[str] | None = None
     warmup_fraction: float = 0.1
     weight_decay: float = 0.0
@@ -54,19 +55,30 @@ class TrialSetup:
         return {"base_model": self.base_model, "base_path": self.base_path, "seed": self.seed,
                 "max_source_tokens": self.max_source_tokens, "max_target_tokens": self.max_target_tokens,
                 "generation": self.generation, "bf16": self.bf16,
-                "lora": {"r": config["lora_r"], "alpha": config["lora_alpha"], "dropout": self.lora_dropout}}
+                "family": self.family,
+                "lora": {"r": config["lora_r"], "alpha": config["lora_alpha"],
+                         "dropout": config.get("lora_dropout", self.lora_dropout),
+                         "targets": config.get("lora_targets") or self.lora_target_modules}}
+
+
+def lora_settings(setup: TrialSetup, config: dict[str, Any]) -> LoraSettings:
+    """LoRA settings of a sampled config; targets and dropout may be searched or fixed."""
+    targets = config.get("lora_targets")
+    return LoraSettings(r=int(config["lora_r"]), alpha=int(config["lora_alpha"]),
+                        dropout=float(config.get("lora_dropout", setup.lora_dropout)),
+                        target_modules=targets.split(",") if targets else setup.lora_target_modules)
 
 
 def load_model(setup: TrialSetup, config: dict[str, Any]) -> tuple[Any, Any]:
     """(tokenizer, LoRA-wrapped model) for a config, seeded so trials start alike."""
     import torch
-    from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+
+    from minutes.generate import family as fam
 
     torch.manual_seed(setup.seed)
-    tokenizer = AutoTokenizer.from_pretrained(setup.base_path)
-    base = AutoModelForSeq2SeqLM.from_pretrained(setup.base_path)
-    model = wrap(base, LoraSettings(r=int(config["lora_r"]), alpha=int(config["lora_alpha"]),
-                                    dropout=setup.lora_dropout, target_modules=setup.lora_target_modules))
+    base = fam.load_model(setup.base_path)
+    tokenizer = fam.load_tokenizer(setup.base_path, fam.family_of(base.config))
+    model = wrap(base, lora_settings(setup, config))
     return tokenizer, model.to(setup.device)
 
 
@@ -130,8 +142,9 @@ def run_trial(config: dict[str, Any], setup: TrialSetup) -> None:
     trial_id, trial_name = ctx.get_trial_id(), ctx.get_trial_name()
     tokenizer, model = load_model(setup, config)
     eos, pad = eos_id(model, tokenizer), int(tokenizer.pad_token_id or 0)
-    train = encode(setup.train_pairs, tokenizer, setup.max_source_tokens, setup.max_target_tokens, eos)
-    val = encode(setup.val_pairs, tokenizer, setup.max_source_tokens, setup.max_target_tokens, eos)
+    family = tokenizer.minutes_family
+    train = encode(setup.train_pairs, tokenizer, setup.max_source_tokens, setup.max_target_tokens, eos, family)
+    val = encode(setup.val_pairs, tokenizer, setup.max_source_tokens, setup.max_target_tokens, eos, family)
     epochs, bs = int(config["epochs"]), int(config["batch_size"])
     optimizer, scheduler = make_optimizer(model, float(config["lr"]), setup.weight_decay,
                                           epochs * steps_per_epoch(len(train), bs), setup.warmup_fraction)
@@ -156,8 +169,11 @@ def run_trial(config: dict[str, Any], setup: TrialSetup) -> None:
             mlflow.log_metric("val_loss", start_loss, step=0)
         for epoch in range(start_epoch, epochs):
             t0 = time.perf_counter()
+            done_steps = epoch * steps_per_epoch(len(train), bs)
             stats = train_epoch(model, train, bs, pad, optimizer, scheduler, setup.device, setup.bf16,
-                                seed=setup.seed + epoch)
+                                seed=setup.seed + epoch,
+                                on_step=lambda n, loss: mlflow.log_metric("train_loss_step", loss,
+                                                                          step=done_steps + n))
             loss = eval_loss(model, val, bs, pad, setup.device, setup.bf16)
             preds = generator.generate([p["source"] for p in rouge_pairs], batch_size=setup.gen_batch_size,
                                        progress=False)

@@ -30,9 +30,6 @@ STUDY_FILE = "study.json"
 TRIALS_FILE = "trials.csv"
 HISTORY_FILE = "history.csv"
 BEST_DIR = "best"
-#: The modules whose code shapes the trained model (a change re-runs the study; report.py does not).
-CODE = ["minutes.train.pairs", "minutes.train.loop", "minutes.train.lora", "minutes.train.trial",
-        "minutes.train.tune", "minutes.generate"]
 
 
 @dataclass
@@ -135,8 +132,13 @@ def search_space(params: Any) -> dict[str, Any]:
 
     s = params.train.search
     lr = tune.loguniform(s.lr[0], s.lr[-1]) if s.lr[0] < s.lr[-1] else s.lr[0]
-    return {"lr": lr, "lora_r": tune.choice(s.lora_r), "lora_alpha": tune.choice(s.lora_alpha),
-            "epochs": tune.choice(s.epochs), "batch_size": tune.choice(s.batch_size)}
+    space = {"lr": lr, "lora_r": tune.choice(s.lora_r), "lora_alpha": tune.choice(s.lora_alpha),
+             "epochs": tune.choice(s.epochs), "batch_size": tune.choice(s.batch_size)}
+    if s.lora_dropout:
+        space["lora_dropout"] = tune.choice(s.lora_dropout)
+    if s.lora_targets:  # comma-joined strings: Optuna's categorical takes only scalars
+        space["lora_targets"] = tune.choice(s.lora_targets)
+    return space
 
 
 def study_name(params: Any, data_hash: str) -> str:
@@ -202,7 +204,8 @@ def _tables(results: Any, metric: str) -> tuple[Any, Any]:
             best = hist[metric].min() if _mode(metric) == "min" else hist[metric].max()
         rows.append({
             "trial_id": trial_id, "lr": cfg.get("lr"), "lora_r": cfg.get("lora_r"),
-            "lora_alpha": cfg.get("lora_alpha"), "batch_size": cfg.get("batch_size"),
+            "lora_alpha": cfg.get("lora_alpha"), "lora_dropout": cfg.get("lora_dropout"),
+            "lora_targets": cfg.get("lora_targets"), "batch_size": cfg.get("batch_size"),
             "epochs": cfg.get("epochs"), "epochs_done": epochs_done,
             "val_loss": (r.metrics or {}).get("val_loss"), "val_rougeL": (r.metrics or {}).get("val_rougeL"),
             f"best_{metric}": best, "step_s": (r.metrics or {}).get("step_s"),
@@ -274,9 +277,8 @@ def run_study(params: Any, resume: bool = True, retrieve: Retrieve | None = None
     `retrieve`/`chunks` replace the index's retriever (tests); by default
     `minutes.index.retriever.Retriever.open(params)` supplies both.
     """
-    from transformers import AutoTokenizer
-
     from minutes.generate.base import base_cache_dir, resolve_base
+    from minutes.generate.family import config_family, load_tokenizer
     from minutes.generate.generator import generation_settings, pick_device
     from minutes.generate.registry import resolve_version
     from minutes.platform.mlflow_server import ensure_experiment, tracking_uri
@@ -288,7 +290,7 @@ def run_study(params: Any, resume: bool = True, retrieve: Retrieve | None = None
     stage_params = {"train": tp.model_dump(mode="json"), "experiment": params.mlflow.experiment,
                     "tracking_uri": params.mlflow.tracking_uri, "port": params.mlflow.port}
     stage = Stage(train_dir, stage_params, inputs={k: v for k, v in inputs.items() if v.exists()},
-                  code=CODE, force=params.force or not resume)
+                  force=params.force or not resume)
     if stage.is_current() and (train_dir / STUDY_FILE).is_file():
         cached = StudyResult.load(train_dir)
         try:
@@ -301,7 +303,7 @@ def run_study(params: Any, resume: bool = True, retrieve: Retrieve | None = None
 
     t0 = time.time()
     base_path = resolve_base(tp.base_model, base_cache_dir(params), tp.seed)
-    tokenizer = AutoTokenizer.from_pretrained(base_path)
+    tokenizer = load_tokenizer(base_path)
     pairs = build_study_pairs(params, tokenizer, retrieve, chunks)
     write_jsonl(train_dir / "pairs_train.jsonl", pairs["train"])
     write_jsonl(train_dir / "pairs_val.jsonl", pairs["val"])
@@ -315,7 +317,7 @@ def run_study(params: Any, resume: bool = True, retrieve: Retrieve | None = None
     uri = tracking_uri(params)
     device = "cuda" if tp.gpus_per_trial > 0 else pick_device("cpu")
     setup = TrialSetup(
-        base_model=tp.base_model, base_path=base_path, train_pairs=list(pairs["train"]),
+        base_model=tp.base_model, base_path=base_path, family=config_family(base_path), train_pairs=list(pairs["train"]),
         val_pairs=list(pairs["val"]), rouge_slice=tp.rouge_val_slice, max_source_tokens=tp.max_source_tokens,
         max_target_tokens=tp.max_target_tokens, lora_dropout=tp.lora_dropout,
         lora_target_modules=tp.lora_target_modules, warmup_fraction=tp.warmup_fraction,

@@ -65,7 +65,7 @@ def node_reservation(node_type: str, amount: int = 1) -> dict[str, Any]:
 
 
 def security_group_requests(names: Names, ports: dict[str, int], cidr: str) -> list[dict[str, Any]]:
-    """One group per service port, each with its single ingress rule."""
+    """One group per public service port, each with its single ingress rule (the rest stay closed)."""
     groups = []
     for service, port in sorted(ports.items(), key=lambda kv: kv[1]):
         groups.append({
@@ -115,7 +115,7 @@ def terraform_vars(params: Any, flavor_id: str) -> dict[str, Any]:
     kvm = params.infra.kvm
     return {"suffix": names.suffix, "instance_name": names.kvm_server, "key_pair": key_name(params),
             "flavor_id": flavor_id, "image_name": kvm.image, "network_name": kvm.network,
-            "ports": dict(kvm.ports), "allowed_cidr": params.infra.allowed_cidr,
+            "ports": params.infra.public_ports(), "allowed_cidr": params.infra.allowed_cidr,
             "volume_gb": kvm.volume_gb}
 
 
@@ -133,7 +133,7 @@ def kvm_after_lease(params: Any, resolver: Resolver, reservation_id: str) -> dic
     flavor = resolver.flavor_id(reserved_flavor_name(reservation_id))
     if params.infra.tool == "terraform":
         return {"terraform_vars": terraform_vars(params, flavor)}
-    groups = security_group_requests(names, kvm.ports, params.infra.allowed_cidr)
+    groups = security_group_requests(names, params.infra.public_ports(), params.infra.allowed_cidr)
     out: dict[str, Any] = {
         "security_groups": groups,
         "server": server_request(names.kvm_server, resolver.image_id(kvm.image), flavor,

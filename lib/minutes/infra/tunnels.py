@@ -1,0 +1,58 @@
+"""SSH tunnels to the services that stay private on the Chameleon nodes (closed by default).
+
+Only `infra.public_services` get a security group; MLflow, the MinIO console and Prometheus on
+the KVM node, and the Ray dashboard on the GPU node, listen on the node's loopback. Notebook 02
+prints these commands; with the tunnel up, http://127.0.0.1:<port> on the controller reaches them
+(the chameleon profile's `mlflow.tracking_uri` is http://127.0.0.1:5000 for this reason).
+"""
+from __future__ import annotations
+
+import shlex
+from typing import Any
+
+from minutes.infra import state
+from minutes.infra.names import names_for
+
+#: KVM services a tunnel can reach (ssh and the API are never tunnelled).
+KVM_TUNNELLED = ("mlflow", "minio", "prometheus")
+
+
+def private_kvm_ports(params: Any) -> dict[str, int]:
+    """KVM service -> port of the services that are not public."""
+    ports = params.infra.kvm.ports
+    return {s: ports[s] for s in KVM_TUNNELLED if s in ports and s not in params.infra.public_services}
+
+
+def _ssh(params: Any, host: str, ports: list[int]) -> str:
+    argv = ["ssh", "-N"]
+    for port in ports:
+        argv += ["-L", f"{port}:127.0.0.1:{port}"]
+    if params.infra.ssh_key_file:
+        argv += ["-i", params.infra.ssh_key_file]
+    return " ".join(shlex.quote(a) for a in argv) + f" {params.infra.ssh_user}@{host}"
+
+
+def _address(params: Any, node: str, server: str) -> str:
+    found = state.load_state(params, node)
+    return str(found["floating_ip"]) if found and found.get("floating_ip") else f"<floating ip of {server}>"
+
+
+def ssh_tunnel_commands(params: Any) -> list[str]:
+    """One `ssh -N -L ...` per node with private services (placeholders before provisioning)."""
+    names = names_for(params)
+    commands = []
+    kvm_ports = sorted(private_kvm_ports(params).values())
+    if kvm_ports:
+        commands.append(_ssh(params, _address(params, "kvm", names.kvm_server), kvm_ports))
+    if params.infra.gpu.enabled and "ray_dashboard" not in params.infra.public_services:
+        commands.append(_ssh(params, _address(params, "gpu", names.gpu_server), [params.infra.gpu.ray_dashboard_port]))
+    return commands
+
+
+def mlflow_login_hint(params: Any) -> str:
+    """How to put MLflow's basic-auth login into the environment (a path, never the password)."""
+    from minutes.infra.configure import generated_dir
+
+    secret = generated_dir(params) / "mlflow_admin_password"
+    return ('export MLFLOW_TRACKING_USERNAME="${MLFLOW_TRACKING_USERNAME:-admin}" '
+            f'MLFLOW_TRACKING_PASSWORD="${{MLFLOW_TRACKING_PASSWORD:-$(cat {shlex.quote(str(secret))})}}"')

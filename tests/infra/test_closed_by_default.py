@@ -1,0 +1,140 @@
+"""Closed by default on Chameleon: the rendered compose files bind private services to loopback,
+MLflow runs its basic-auth app, 02 prints the SSH tunnels, and a real `mlflow server --app-name
+basic-auth` refuses an unauthenticated request."""
+from __future__ import annotations
+
+import importlib.util
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import jinja2
+import pytest
+import yaml
+
+from minutes.infra import configure, state, tunnels
+from minutes.infra.ansible import ANSIBLE_DIR
+
+PLATFORM = ANSIBLE_DIR / "roles" / "platform"
+
+
+def render(role: str, template: str, **overrides: Any) -> str:
+    """A role template rendered with its defaults and 02's variables (StrictUndefined)."""
+    defaults = yaml.safe_load((ANSIBLE_DIR / "roles" / role / "defaults" / "main.yml").read_text())
+    values = {**defaults, "mlflow_admin_user": "admin", **overrides}
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined)
+    return env.from_string((ANSIBLE_DIR / "roles" / role / "templates" / template).read_text()).render(**values)
+
+
+def platform_compose(params: Any) -> dict[str, Any]:
+    ev = configure.extravars(params, "compose")
+    return yaml.safe_load(render("platform", "docker-compose.yml.j2",
+                                 platform_public_services=ev["platform_public_services"]))
+
+
+def test_private_services_bind_to_loopback_by_default(params) -> None:
+    services = platform_compose(params)["services"]
+    assert services["mlflow"]["ports"] == ["127.0.0.1:5000:5000"]
+    assert services["minio"]["ports"] == ["127.0.0.1:9000:9000", "127.0.0.1:9001:9001"]
+    assert "ports" not in services["postgres"]
+
+
+def test_opened_service_is_published(params_factory) -> None:
+    services = platform_compose(params_factory("infra.public_services=[ssh,api,mlflow]"))["services"]
+    assert services["mlflow"]["ports"] == ["5000:5000"]
+    assert services["minio"]["ports"] == ["127.0.0.1:9000:9000", "127.0.0.1:9001:9001"]
+
+
+def test_mlflow_runs_basic_auth_with_secrets_from_env_file(params) -> None:
+    mlflow = platform_compose(params)["services"]["mlflow"]
+    assert mlflow["command"].startswith("mlflow server --app-name basic-auth ")
+    env = mlflow["environment"]
+    assert env["MLFLOW_AUTH_CONFIG_PATH"] == "/auth/basic_auth.ini"
+    assert env["MLFLOW_AUTH_ADMIN_PASSWORD"] == "${MLFLOW_AUTH_ADMIN_PASSWORD}"  # from .env (0600)
+    assert env["MLFLOW_FLASK_SERVER_SECRET_KEY"] == "${MLFLOW_FLASK_SERVER_SECRET_KEY}"
+    assert "/opt/minutes-platform/mlflow-auth.ini:/auth/basic_auth.ini:ro" in mlflow["volumes"]
+    assert "Flask-WTF" in mlflow["build"]["dockerfile_inline"]  # basic-auth needs it
+    secrets_task = (PLATFORM / "tasks" / "compose.yml").read_text()
+    for key in ("MLFLOW_AUTH_ADMIN_PASSWORD", "MLFLOW_FLASK_SERVER_SECRET_KEY"):
+        assert f"{key}: \"{{{{ lookup(" in secrets_task  # set from the environment or generated once
+    ini = render("platform", "mlflow-auth.ini.j2")
+    assert "admin_username = admin" in ini
+    assert not [line for line in ini.splitlines() if line.startswith("admin_password")]  # env only
+
+
+def test_ray_dashboard_on_loopback_unless_opened() -> None:
+    closed = yaml.safe_load(render("ray_head", "docker-compose.yml.j2", platform_public_services=["ssh", "api"]))
+    assert "--dashboard-host 127.0.0.1 --dashboard-port 8265" in closed["services"]["ray-head"]["command"]
+    opened = yaml.safe_load(render("ray_head", "docker-compose.yml.j2",
+                                   platform_public_services=["ssh", "api", "ray_dashboard"]))
+    assert "--dashboard-host 0.0.0.0" in opened["services"]["ray-head"]["command"]
+
+
+def test_tunnel_commands(params_factory) -> None:
+    p = params_factory("infra.mode=apply", "infra.ssh_key_file=/keys/id ed")
+    assert tunnels.ssh_tunnel_commands(p) == [
+        "ssh -N -L 5000:127.0.0.1:5000 -L 9001:127.0.0.1:9001 -L 9090:127.0.0.1:9090 -i '/keys/id ed' "
+        "cc@<floating ip of minutes-kvm-alice>",
+        "ssh -N -L 8265:127.0.0.1:8265 -i '/keys/id ed' cc@<floating ip of minutes-gpu-alice>"]
+    state.save_state(p, "kvm", {"floating_ip": "129.114.0.10"})
+    state.save_state(p, "gpu", {"floating_ip": "192.5.87.20"})
+    opened = params_factory("infra.mode=apply", "infra.public_services=[ssh,api,mlflow,ray_dashboard]")
+    assert tunnels.ssh_tunnel_commands(opened) == [
+        "ssh -N -L 9001:127.0.0.1:9001 -L 9090:127.0.0.1:9090 cc@129.114.0.10"]
+    hint = tunnels.mlflow_login_hint(p)
+    assert "MLFLOW_TRACKING_PASSWORD" in hint and "mlflow_admin_password" in hint
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.skipif(importlib.util.find_spec("flask_wtf") is None,
+                    reason="MLflow's basic-auth app needs Flask-WTF (add 'Flask-WTF>=1.2,<2', i.e. mlflow[auth])")
+def test_real_mlflow_basic_auth_refuses_anonymous(tmp_path: Path) -> None:
+    """The ini our template renders, on a real `mlflow server --app-name basic-auth` (sqlite)."""
+    ini = render("platform", "mlflow-auth.ini.j2").replace(
+        "sqlite:////auth/db/basic_auth.db", f"sqlite:///{tmp_path / 'auth.db'}")
+    (tmp_path / "auth.ini").write_text(ini)
+    password = secrets.token_urlsafe(16)
+    port = _free_port()
+    env = {**os.environ, "MLFLOW_AUTH_CONFIG_PATH": str(tmp_path / "auth.ini"),
+           "MLFLOW_AUTH_ADMIN_PASSWORD": password, "MLFLOW_FLASK_SERVER_SECRET_KEY": secrets.token_hex(16)}
+    env.pop("MLFLOW_TRACKING_USERNAME", None)
+    env.pop("MLFLOW_TRACKING_PASSWORD", None)
+    mlflow_bin = str(Path(sys.executable).parent / "mlflow")
+    proc = subprocess.Popen([mlflow_bin, "server", "--app-name", "basic-auth", "--host", "127.0.0.1",
+                             "--port", str(port), "--workers", "1",
+                             "--backend-store-uri", f"sqlite:///{tmp_path / 'mlflow.db'}",
+                             "--default-artifact-root", str(tmp_path / "artifacts")],
+                            env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(240):
+            if proc.poll() is not None:
+                pytest.fail(f"mlflow server exited: {proc.stderr.read().decode()[-2000:]}")
+            try:
+                if httpx.get(f"{base}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)
+        else:
+            pytest.fail("mlflow server did not answer /health within 120 s")
+        search = f"{base}/api/2.0/mlflow/experiments/search?max_results=1"
+        assert httpx.get(search, timeout=10).status_code == 401
+        assert httpx.get(search, auth=("admin", "wrong-password"), timeout=10).status_code == 401
+        ok = httpx.get(search, auth=("admin", password), timeout=10)
+        assert ok.status_code == 200, ok.text
+        assert [e["name"] for e in ok.json()["experiments"]] == ["Default"]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
