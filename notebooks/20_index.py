@@ -61,7 +61,7 @@ report.meetings_table(retriever)
 # ## 3. One question, three rankers
 #
 # A QMSum *specific* query of the evaluation split, searched within its own meeting by the dense
-# index, by BM25 over the same chunks (rank-bm25) and by their reciprocal-rank fusion (hybrid).
+# index, by BM25 over the same chunks (`bm25s`, a sparse score matrix stored with the index version) and by their reciprocal-rank fusion (hybrid).
 # `gold` marks chunks that hold at least one utterance of the annotated answer spans.
 
 # %%
@@ -156,5 +156,7 @@ metrics_path = ev.save(params, result)
 plot_path = ev.save_plot(params, ax.figure)
 run_id = ev.log_mlflow(params, result['headline'], [metrics_path, plot_path])
 ctx.record(**result['headline'], index_version=retriever.version, n_queries=result['n_queries'],
-           mlflow_run_id=run_id, cached=bool(manifest.get('cached', False)))
+           mlflow_run_id=run_id, cached=bool(manifest.get('cached', False)),
+           best_within=result['best_methods']['methods']['within'],
+           best_corpus=result['best_methods']['methods']['corpus'])
 pd.Series(result['headline'], name='value').to_frame()

@@ -1,5 +1,7 @@
-"""BM25 over chunks (rank-bm25) and reciprocal-rank fusion, on hand-made cases."""
+"""BM25 over chunks (bm25s score matrix) and reciprocal-rank fusion, on hand-made cases."""
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,6 +14,83 @@ TEXTS = [
     "C: {vocalsound} um yeah okay",
     "D: the battery of the remote was too small, battery life matters",
 ]
+
+
+#: Three documents, worked by hand with k1 = 1.5, b = 0.75 (N = 3, avgdl = 8/3):
+#:   idf(battery) = idf(campaign) = idf(poster) = ln(2.5 / 1.5) = 0.510826 (df 1);
+#:   idf(remote) = idf(budget) = ln(1.5 / 2.5) < 0 (df 2), floored to 0.25 x mean idf
+#:     = 0.25 x (3 x 0.510826 - 2 x 0.510826) / 5 = 0.0255413;
+#:   K(d) = k1 (1 - b + b |d| / avgdl): 1.640625 for |d| = 3, 1.21875 for |d| = 2.
+HAND = ["battery battery remote", "remote budget", "campaign budget poster"]
+
+
+def test_scores_equal_bm25_worked_by_hand() -> None:
+    bm = Bm25(HAND, k1=1.5, b=0.75)
+    # d0: 0.510826 * 2 * 2.5 / (2 + 1.640625) + 0.0255413 * 2.5 / (1 + 1.640625)
+    # d1: 0.0255413 * 2.5 / (1 + 1.21875)
+    s = bm.scores("battery remote")
+    assert s.tolist() == pytest.approx([0.725744, 0.028779, 0.0], abs=2e-6)
+    assert np.argsort(-s, kind="stable").tolist() == [0, 1, 2]
+    # d2: 0.0255413 * 2.5 / 2.640625 + 0.510826 * 2.5 / 2.640625; a repeated query term counts twice
+    assert bm.scores("budget poster").tolist() == pytest.approx([0.0, 0.028779, 0.507804], abs=2e-6)
+    assert bm.scores("remote remote").tolist() == pytest.approx([2 * 0.024181, 2 * 0.028779, 0.0], abs=2e-6)
+
+
+def test_k1_and_b_change_the_scores_as_the_formula_says() -> None:
+    # b = 0: no length normalisation, K = k1 = 1.2 for every document.
+    bm = Bm25(HAND, k1=1.2, b=0.0)
+    assert bm.scores("poster").tolist() == pytest.approx([0.0, 0.0, 0.510826 * 2.2 / 2.2], abs=2e-6)
+    assert bm.scores("battery").tolist() == pytest.approx([0.510826 * 2 * 2.2 / 3.2, 0.0, 0.0], abs=2e-6)
+    assert (bm.k1, bm.b) == (pytest.approx(1.2), 0.0)
+
+
+def test_equals_rank_bm25_on_real_sentences() -> None:
+    """rank-bm25's BM25Okapi (the ranker before bm25s) as an oracle, where it is installed."""
+    rank_bm25 = pytest.importorskip("rank_bm25")
+    from minutes.text import content_words
+
+    texts = TEXTS + ["the budget of the remote control project", "", "battery battery budget yellow rubber"]
+    oracle = rank_bm25.BM25Okapi([content_words(t) or ["\0empty"] for t in texts], k1=1.2, b=0.6)
+    bm = Bm25(texts, k1=1.2, b=0.6)
+    for q in ("battery life", "remote budget budget", "yellow campaign marketing", "nothing matches"):
+        assert bm.scores(q).tolist() == pytest.approx(oracle.get_scores(content_words(q)).tolist(), abs=1e-5), q
+
+
+def test_save_and_load_give_the_same_scores(tmp_path: Path) -> None:
+    bm = Bm25(TEXTS, k1=1.3, b=0.5)
+    bm.save(tmp_path / "bm25")
+    loaded = Bm25.load(tmp_path / "bm25")
+    assert (loaded.n, loaded.k1, loaded.b) == (4, pytest.approx(1.3), pytest.approx(0.5))
+    assert loaded.info() == bm.info()
+    for q in ("battery life", "budget marketing", "remote", "um"):
+        assert np.array_equal(loaded.scores(q), bm.scores(q)), q
+    assert np.array_equal(loaded.scores("battery", [3, 0]), bm.scores("battery")[[3, 0]])
+
+
+def test_extended_equals_a_build_over_all_texts(tmp_path: Path) -> None:
+    """An add tokenizes only the new chunks yet every score is the full build's (new words,
+    changed IDFs and mean length included), also when extending a loaded BM25."""
+    more = ["E: yellow rubber battery", "", "F: a campaign about the remote's battery battery"]
+    full = Bm25(TEXTS + more, k1=1.2, b=0.7)
+    Bm25(TEXTS, k1=1.2, b=0.7).save(tmp_path / "bm25")
+    for base in (Bm25(TEXTS, k1=1.2, b=0.7), Bm25.load(tmp_path / "bm25")):
+        grown = base.extended(more)
+        assert grown.n == 7 and grown.info() == full.info()
+        for q in ("battery", "yellow rubber", "campaign remote", "marketing budget", "um"):
+            assert grown.scores(q).tolist() == pytest.approx(full.scores(q).tolist(), abs=1e-6), q
+    assert base.n == 4  # the base is left as it was (readers of the old version still use it)
+
+
+def test_a_bm25_folder_whose_parts_disagree_is_refused(tmp_path: Path) -> None:
+    Bm25(TEXTS).save(tmp_path / "bm25")
+    np.save(tmp_path / "bm25" / "token_offsets.npy", np.arange(3))
+    with pytest.raises(ValueError, match="token ids do not match"):
+        Bm25.load(tmp_path / "bm25")
+
+
+def test_no_texts_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="at least one chunk"):
+        Bm25([])
 
 
 def test_tags_and_stopwords_do_not_match() -> None:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
 import pytest
 
 from minutes.index import evaluate as ev
+from minutes.index import store
 from minutes.index.retriever import Retriever
 from minutes.io import read_json
 
@@ -40,8 +42,9 @@ def test_one_row_per_method_setting_and_query(evaluated: dict[str, Any]) -> None
     assert (within["budget@1"] <= 0.5).all()
 
 
-def test_tables_curve_locator_and_saved_results(evaluated: dict[str, Any], built: dict[str, Any]) -> None:
-    params, pq = evaluated["params"], evaluated["per_query"]
+def test_tables_curve_locator_and_saved_results(evaluated: dict[str, Any], built: dict[str, Any],
+                                                copy_work: Any) -> None:
+    params, pq = copy_work(), evaluated["per_query"]  # save writes into the index: a private copy
     ks = ev.all_ks(params)
     summary = ev.summary(pq, params.index.eval_ks)
     assert summary.loc[("dense", "within"), "queries"] == 4 and "ndcg@10" in summary
@@ -58,6 +61,26 @@ def test_tables_curve_locator_and_saved_results(evaluated: dict[str, Any], built
     assert saved["n_queries"] == 4 and saved["index"]["kind"] == "flat" and saved["onnx_int8"] is None
     assert saved["headline"]["dense_within_hit@10"] == 1.0
     assert "dense_corpus_meeting@1" in saved["headline"] and "dense_within_k_to_beat_locator" in saved["headline"]
+    # The best method per setting lands in the evaluated version's manifest, where `auto` reads it.
+    best = ev.best_methods(pq)["methods"]
+    assert saved["best_methods"]["methods"] == best and set(best) == {"within", "corpus"}
+    meta = store.read_meta(params.stage_dir("index"))
+    assert meta[store.BEST_METHODS] == best and meta["version"] == built["manifest"]["version"]
+    assert meta[f"{store.BEST_METHODS}_measured"]["split"] == "val"
+    assert Retriever.open(params, evaluated["retriever"].embedder).best_method("corpus") == best["corpus"]
+    assert store.read_meta(built["params"].stage_dir("index")).get(store.BEST_METHODS) is None
+
+
+def test_best_methods_by_recall_then_mrr_then_cost() -> None:
+    rows = []
+    for setting, figures in {"within": {"dense": (0.5, 0.4), "bm25": (0.6, 0.1), "hybrid": (0.7, 0.2)},
+                             "corpus": {"dense": (0.3, 0.5), "bm25": (0.3, 0.5), "hybrid": (0.3, 0.4)}}.items():
+        for method, (recall, mrr) in figures.items():
+            rows += [{"setting": setting, "method": method, "recall@10": recall + d, "mrr": mrr} for d in (-0.1, 0.1)]
+    best = ev.best_methods(pd.DataFrame(rows))
+    # within: hybrid has the best recall; corpus: dense and bm25 tie on recall and MRR, bm25 is cheaper.
+    assert best["methods"] == {"within": "hybrid", "corpus": "bm25"}
+    assert best["figures"]["within"]["bm25"] == {"recall@10": 0.6, "mrr": 0.1} and best["metric"] == "recall@10"
 
 
 def test_a_split_without_indexed_meetings_is_an_error(evaluated: dict[str, Any]) -> None:

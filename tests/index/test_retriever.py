@@ -11,6 +11,7 @@ import pytest
 
 from minutes import schema
 from minutes.index import store
+from minutes.index.bm25 import Bm25
 from minutes.index.build import build_index
 from minutes.index.chunks import ChunkError
 from minutes.index.retriever import Retriever, UnknownMeeting
@@ -26,7 +27,8 @@ def test_build_writes_a_version_with_its_manifest(built: dict[str, Any]) -> None
     assert m["chunk_ids"][:2] == ["prod1#0000", "prod1#0001"] and len(m["data_hash"]) == 64
     folder = built["work"] / "index" / m["version"]
     assert {p.name for p in folder.iterdir()} == {store.INDEX_FILE, store.VECTORS_FILE, store.CHUNKS_FILE,
-                                                  store.META_FILE}
+                                                  store.META_FILE, store.BM25_DIR}
+    assert m["bm25"]["n"] == 12 and (m["bm25"]["k1"], m["bm25"]["b"]) == (1.5, 0.75)
     vectors = np.load(folder / store.VECTORS_FILE)
     assert vectors.shape == (12, 384) and np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-5)
 
@@ -134,6 +136,54 @@ def test_persistence_round_trip(tmp_path: Path) -> None:
     written_scores, written_ids = index.search(queries, 4)
     loaded_scores, loaded_ids = loaded.index.search(queries, 4)
     assert np.array_equal(loaded_ids, written_ids) and np.array_equal(loaded_scores, written_scores)
+    assert loaded.bm25 is None and "bm25" not in loaded.meta  # written without one
+
+
+def test_top_k_equals_a_stable_full_sort() -> None:
+    from minutes.index.retriever import _top
+
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        n = int(rng.integers(1, 80))
+        scores = rng.integers(0, 4, n).astype(np.float32)  # many ties
+        rows, k = np.arange(n) * 7, int(rng.integers(1, 90))
+        order = np.argsort(-scores, kind="stable")[:k]
+        got_rows, got_scores = _top(scores, rows, k)
+        assert got_rows.tolist() == rows[order].tolist() and got_scores.tolist() == scores[order].tolist()
+
+
+def test_bm25_persists_with_its_version(tmp_path: Path) -> None:
+    """The BM25 written with a version is loaded with it and scores like the one written."""
+    import faiss
+
+    texts = ["yellow rubber buttons", "battery life of the remote", "budget for the battery"]
+    chunks = pd.DataFrame({"chunk_id": [f"m#{i:04d}" for i in range(3)], "text": texts})
+    vectors = np.eye(3, 4, dtype="float32")
+    index = faiss.IndexFlatIP(4)
+    index.add(vectors)
+    written = Bm25(texts, k1=1.2, b=0.5)
+    store.write_version(tmp_path / "index", index, vectors, chunks,
+                        {"chunk_ids": list(chunks["chunk_id"]), "dim": 4}, written)
+    loaded = store.read_current(tmp_path / "index")
+    assert loaded.bm25 is not None and loaded.meta["bm25"] == written.info()
+    for q in ("battery", "rubber budget", "nothing here"):
+        assert np.array_equal(loaded.bm25.scores(q), written.scores(q)), q
+    with pytest.raises(ValueError, match="BM25 holds 2 chunks, the chunk table 3"):
+        store.write_version(tmp_path / "index", index, vectors, chunks, {"chunk_ids": []}, Bm25(texts[:2]))
+
+
+def test_opening_uses_the_stored_bm25(built: dict[str, Any], embedder: Any, monkeypatch: Any) -> None:
+    r = Retriever.open(built["params"], embedder)
+    assert r.snapshot.bm25 is not None
+    monkeypatch.setattr(Bm25, "__init__", lambda *a, **k: pytest.fail("BM25 rebuilt instead of loaded"))
+    assert r.search("special educational needs assessments", 1, method="bm25")[0]["chunk_id"] == "comm1#0002"
+
+
+def test_other_bm25_parameters_rebuild_it_in_memory(built: dict[str, Any], embedder: Any) -> None:
+    r = Retriever.open(ci_params(built["work"], "index.bm25_k1=0.9", "index.bm25_b=0.3"), embedder)
+    scores = r.search("battery budget", 3, method="bm25")
+    expected = Bm25(r.chunks()["text"], 0.9, 0.3).scores("battery budget")
+    assert [h["score"] for h in scores] == pytest.approx(sorted(expected, reverse=True)[:3], abs=1e-6)
 
 
 def test_opened_index_holds_the_corpus_embeddings(built: dict[str, Any], embedder: Any) -> None:
@@ -223,6 +273,54 @@ def test_add_only_embeds_the_new_chunks(copy_work: Any, embedder: Any) -> None:
     r.add_chunks(new)
     assert calls == [4]
     assert {h["meeting_id"] for h in r.search("rubber buttons", 2, meeting_id="prod2")} == {"prod2"}
+
+
+def test_an_added_meeting_is_found_by_bm25_and_dense(copy_work: Any, embedder: Any) -> None:
+    """Ingest updates both rankers: words no other chunk holds are found by BM25 (and hybrid)
+    across the corpus, and the meaning by dense; the new version on disk holds the new BM25."""
+    params = copy_work()
+    r = Retriever.open(params, embedder)
+    new = [dict(c, chunk_id=f"zoo1#{i:04d}", meeting_id="zoo1", domain="Product", text=text)
+           for i, (c, text) in enumerate(zip(corpus.chunks("prod1")[:2], [
+               "A: The zebra enclosure needs a taller fence before the giraffes arrive.",
+               "B: Penguins get a colder pool; the aquarium pumps are ordered."]))]
+    assert r.search("zebra giraffes fence", 1, method="bm25")[0]["score"] == 0.0  # no chunk has the words yet
+    r.add_chunks(new)
+    for method in ("bm25", "hybrid"):
+        assert r.search("zebra giraffes fence", 3, method=method)[0]["chunk_id"] == "zoo1#0000", method
+    assert r.search("cold water for the penguins", 1, method="dense")[0]["chunk_id"] == "zoo1#0001"
+    assert r.manifest["bm25"]["n"] == 14 == r.snapshot.bm25.n
+    reopened = Retriever.open(params, embedder)
+    assert reopened.snapshot.bm25 is not None and reopened.snapshot.bm25.n == 14
+    assert reopened.search("aquarium pumps", 1, meeting_id="zoo1", method="bm25")[0]["chunk_id"] == "zoo1#0001"
+
+
+def test_auto_serves_the_manifest_choice_per_setting(copy_work: Any, embedder: Any) -> None:
+    params = copy_work()
+    stage = params.stage_dir("index")
+    r = Retriever.open(params, embedder)
+    assert r.best_method("within") == r.best_method("corpus") == "dense"  # not evaluated yet
+    store.annotate(stage, r.version, {store.BEST_METHODS: {"within": "hybrid", "corpus": "bm25"}})
+    r = Retriever.open(params, embedder)
+    assert (r.best_method("within"), r.best_method("corpus")) == ("hybrid", "bm25")
+    q = "battery life of the remote control"
+    assert r.search(q, 3, meeting_id="prod1", method="auto") == r.search(q, 3, meeting_id="prod1", method="hybrid")
+    assert r.search(q, 3, method="auto") == r.search(q, 3, method="bm25")
+    assert r.search(q, 3, method="auto") != r.search(q, 3, method="dense")  # dense scores are cosines
+    mixed = r.search_many([q, q], 3, meeting_ids=[None, "prod1"], method="auto")
+    assert mixed == [r.search(q, 3, method="bm25"), r.search(q, 3, meeting_id="prod1", method="hybrid")]
+    # An explicit method overrides the manifest; the choice survives an add (copied to the next version).
+    assert r.search(q, 3, method="dense")[0]["score"] <= 1.0001
+    r.add_chunks([dict(c, chunk_id="new#0000", meeting_id="new") for c in corpus.chunks("acad1")[:1]])
+    assert Retriever.open(params, embedder).best_method("corpus") == "bm25"
+    with pytest.raises(ValueError, match="setting"):
+        r.best_method("everywhere")
+
+
+def test_the_service_default_is_auto() -> None:
+    from minutes.config.serve import ServeParams
+
+    assert ServeParams().retrieval_method == "auto"
 
 
 def test_other_readers_pick_up_an_add(copy_work: Any, embedder: Any) -> None:

@@ -29,8 +29,10 @@ class ServeParams(Section):
     max_question_chars: int = Field(2000, ge=1)
     default_k: int = Field(5, ge=1)
     max_k: int = Field(20, ge=1, le=200)
-    #: dense is the fast path (one query embedding + FAISS); hybrid adds BM25 fusion.
-    retrieval_method: Literal["dense", "bm25", "hybrid"] = "dense"
+    #: auto: the method 20_index measured best on its evaluation split for the request's setting
+    #: (with a meeting_id: "within", without: "corpus"), recorded in the index manifest (dense
+    #: before any evaluation). dense, bm25 or hybrid serve that method for every request.
+    retrieval_method: Literal["auto", "dense", "bm25", "hybrid"] = "auto"
     #: Encoder of the questions: "index" uses index.backend; "onnx-int8" embeds questions with the
     #: int8 export of the same model (same vector space, cosine ~0.99 to torch), about 4x less CPU
     #: per question on this machine; 20_index measures what it keeps of retrieval quality.
@@ -46,10 +48,12 @@ class ServeParams(Section):
     torch_threads: int = Field(1, ge=1)
     #: Token budgets of generated text per task: an answer, and a meeting's summary paragraph.
     answer_tokens: int = Field(64, ge=8, le=1024)
-    minutes_tokens: int = Field(160, ge=16, le=2048)
+    minutes_tokens: int = Field(128, ge=16, le=2048)
     #: Decoding stops after this many seconds; the response then falls back to the extractive
     #: answer, flagged "timeout", instead of hanging.
     generate_timeout_s: float = Field(8.0, gt=0)
+    #: The same limit for a /minutes summary paragraph (a longer text).
+    minutes_timeout_s: float = Field(20.0, gt=0)
     #: One model instance per process generates one request at a time; a request that waits
     #: longer than this for it answers extractively, flagged "busy".
     generate_queue_s: float = Field(10.0, ge=0)

@@ -146,8 +146,8 @@ class Generator:
             ids = self.model.generate(input_ids=batch["input_ids"].to(self.device),
                                       attention_mask=batch["attention_mask"].to(self.device),
                                       max_new_tokens=n_new, pad_token_id=int(self.tokenizer.pad_token_id),
-                                      stop_strings=list(fam.STOP_STRINGS), tokenizer=self.tokenizer,
                                       use_cache=True, **settings)
+        # stop strings are cut afterwards: generate(stop_strings=...) cost 40 % of decode time here
         new = ids[:, batch["input_ids"].shape[1]:]  # only what the model wrote
         return [fam.cut_at_stop(t) for t in self.tokenizer.batch_decode(new, skip_special_tokens=True)]
 

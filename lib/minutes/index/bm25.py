@@ -1,35 +1,149 @@
-"""BM25 (rank-bm25's Okapi) over the same chunks as the dense index, and reciprocal-rank fusion."""
+"""BM25 over the same chunks as the dense index (a bm25s sparse score matrix), and
+reciprocal-rank fusion.
+
+Okapi BM25 as rank-bm25's BM25Okapi computed it (the ranker 20_index measured before),
+tokenized by `minutes.text.content_words` (documents and queries alike):
+
+    score(q, d) = sum over query terms t (repeats count) of
+                  idf(t) * tf(t, d) * (k1 + 1) / (tf(t, d) + k1 * (1 - b + b * |d| / avgdl))
+    idf(t)      = ln((N - df(t) + 0.5) / (df(t) + 0.5)), and where that is negative (a term in
+                  more than half the chunks) FLOOR x the mean idf over the vocabulary
+
+bm25s precomputes every (document, term) score once, so a query costs the postings of its terms
+(numpy over a CSC matrix) instead of a Python loop over every chunk. Its IDF variants either
+clip the negative ones to 0 or use another formula, so we index with one whose IDF is always
+positive (Lucene's) and rescale each term's column to the IDF above; bm25s also leaves out the
+(k1 + 1) factor (no ranking changes), which `scores` multiplies back.
+"""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 from minutes.text import content_words
 
 if TYPE_CHECKING:
     import numpy as np
 
+#: bm25s's variant we index with: Robertson's term frequency part, an IDF that is never 0.
+BM25S_METHOD = "lucene"
+#: rank-bm25's epsilon: negative IDFs become this share of the mean IDF.
+FLOOR = 0.25
+VARIANT = "okapi (rank-bm25 idf floor)"
+#: What an empty chunk is indexed as: one token no query can produce, so its length is 1.
+EMPTY = "\0empty"
+TOKENIZER = "minutes.text.content_words"
+IDS_FILE = "token_ids.npy"
+OFFSETS_FILE = "token_offsets.npy"
+
+
+def _token_ids(texts: Iterable[str], vocab: dict[str, int]) -> list[list[int]]:
+    """Each text's content words as ids, new words added to `vocab`: lists of shared ints
+    instead of a string per word (100k chunks of QMSum hold millions of words)."""
+    return [[vocab.setdefault(w, len(vocab)) for w in content_words(t) or [EMPTY]] for t in texts]
+
 
 class Bm25:
-    """BM25Okapi over the content words (minutes.text) of texts, queries tokenized alike;
-    `scores` for all or a subset of rows."""
+    """BM25 over the content words of texts; `scores` for all or a subset of rows. Keeps each
+    chunk's token ids (flat int32 + offsets), so `extended` tokenizes only added chunks."""
 
     def __init__(self, texts: Iterable[str], k1: float = 1.5, b: float = 0.75) -> None:
-        from rank_bm25 import BM25Okapi
+        vocab: dict[str, int] = {}
+        self._index(_token_ids(texts, vocab), vocab, k1, b)
 
-        docs = [content_words(t) or ["\0empty"] for t in texts]
-        self.n = len(docs)
-        self.model = BM25Okapi(docs, k1=k1, b=b)
+    def _index(self, docs: list[list[int]], vocab: dict[str, int], k1: float, b: float) -> None:
+        import itertools
 
-    def scores(self, query: str, rows: "Sequence[int] | np.ndarray | None" = None) -> "np.ndarray":
+        import bm25s
         import numpy as np
 
-        terms = content_words(query)
+        if not docs:
+            raise ValueError("BM25 needs at least one chunk")
+        self.model = bm25s.BM25(k1=k1, b=b, method=BM25S_METHOD)
+        self.model.index((docs, vocab), show_progress=False)
+        self.n = len(docs)
+        self.offsets = np.cumsum([0] + [len(d) for d in docs], dtype=np.int64)
+        self.ids = np.fromiter(itertools.chain.from_iterable(docs), dtype=np.int32, count=int(self.offsets[-1]))
+        self._rescale_idf()
+
+    def _rescale_idf(self) -> None:
+        """Turn each term's column from bm25s's Lucene IDF into the Okapi IDF of the docstring."""
+        import numpy as np
+
+        s = self.model.scores
+        df = np.diff(s["indptr"]).astype(np.float64)  # every stored entry is a chunk holding the term
+        okapi = np.log(self.n - df + 0.5) - np.log(df + 0.5)
+        okapi[okapi < 0] = FLOOR * okapi.mean() if len(okapi) else 0.0
+        lucene = np.log1p((self.n - df + 0.5) / (df + 0.5))
+        s["data"] = (s["data"] * np.repeat(okapi / lucene, np.diff(s["indptr"]))).astype(s["data"].dtype)
+
+    def extended(self, texts: Iterable[str]) -> "Bm25":
+        """A new BM25 over these chunks followed by `texts`: only the new texts are tokenized, but
+        every score is recomputed (N, the IDFs and the mean length change with each chunk)."""
+        vocab = {t: int(i) for t, i in self.model.vocab_dict.items() if t != ""}  # bm25s re-adds ""
+        flat = self.ids.tolist()
+        off = self.offsets.tolist()
+        docs = [flat[a:z] for a, z in zip(off[:-1], off[1:])] + _token_ids(texts, vocab)
+        out = Bm25.__new__(Bm25)
+        out._index(docs, vocab, self.k1, self.b)
+        return out
+
+    @classmethod
+    def load(cls, folder: str | Path, mmap: bool = False) -> "Bm25":
+        """The BM25 that `save` wrote into `folder` (token ids memory-mapped: only adds read them)."""
+        import bm25s
+        import numpy as np
+
+        folder = Path(folder)
+        self = cls.__new__(cls)
+        self.model = bm25s.BM25.load(str(folder), mmap=mmap)
+        self.n = int(self.model.scores["num_docs"])
+        self.ids = np.load(folder / IDS_FILE, mmap_mode="r")
+        self.offsets = np.load(folder / OFFSETS_FILE)
+        if len(self.offsets) != self.n + 1 or int(self.offsets[-1]) != len(self.ids):
+            raise ValueError("BM25 token ids do not match its score matrix")
+        return self
+
+    def save(self, folder: str | Path) -> None:
+        """Write the score matrix, vocabulary, parameters and token ids into `folder` (created)."""
+        import numpy as np
+
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        self.model.save(str(folder))
+        np.save(folder / IDS_FILE, np.asarray(self.ids))
+        np.save(folder / OFFSETS_FILE, self.offsets)
+
+    @property
+    def k1(self) -> float:
+        return float(self.model.k1)
+
+    @property
+    def b(self) -> float:
+        return float(self.model.b)
+
+    def nbytes(self) -> int:
+        """Bytes of the score matrix (what memory per chunk is made of, besides the vocabulary)."""
+        s = self.model.scores
+        return int(s["data"].nbytes + s["indices"].nbytes + s["indptr"].nbytes)
+
+    def info(self) -> dict[str, Any]:
+        """What the manifest records about this BM25 (enough to tell a stale one)."""
+        return {"k1": self.k1, "b": self.b, "variant": VARIANT, "tokenizer": TOKENIZER, "n": self.n,
+                "vocabulary": len(self.model.vocab_dict)}
+
+    def scores(self, query: str, rows: "Sequence[int] | np.ndarray | None" = None) -> "np.ndarray":
+        """Okapi BM25 of `query` for every row (or for `rows`, in their order), float32."""
+        import numpy as np
+
+        ids = self.model.get_tokens_ids(content_words(query))
+        if ids:
+            full = self.model.get_scores_from_ids(ids) * np.float32(self.k1 + 1)
+        else:
+            full = np.zeros(self.n, np.float32)
         if rows is None:
-            return np.asarray(self.model.get_scores(terms), dtype=np.float32) if terms else np.zeros(self.n, np.float32)
-        rows = list(map(int, rows))
-        if not terms:
-            return np.zeros(len(rows), np.float32)
-        return np.asarray(self.model.get_batch_scores(terms, rows), dtype=np.float32)
+            return full.astype(np.float32, copy=False)
+        return full[np.asarray(rows, dtype=np.int64)].astype(np.float32, copy=False)
 
 
 def rrf(rankings: Sequence[Sequence[int]], k: int = 60) -> list[tuple[int, float]]:

@@ -1,4 +1,5 @@
-"""The 20_index stage: embed chunks.parquet, build the FAISS index, write a version + manifest.
+"""The 20_index stage: embed chunks.parquet, build the FAISS index and the BM25 score matrix,
+write a version + manifest.
 
 Cached by cache.Stage on the chunk table's content and the parameters that change vectors or
 index structure (not query-time knobs). A forced rebuild reuses the previous version's vectors
@@ -14,6 +15,7 @@ from minutes import schema
 from minutes.cache import Stage
 from minutes.index import chunks as chunk_table
 from minutes.index import faiss_index, store
+from minutes.index.bm25 import Bm25
 from minutes.index.embed import Embedder, embedder_for
 
 if TYPE_CHECKING:
@@ -22,9 +24,9 @@ if TYPE_CHECKING:
     from minutes.config import Params
 
 log = logging.getLogger(__name__)
-#: Index parameters that change the stored vectors or the index structure.
+#: Index parameters that change the stored vectors or the index structures (FAISS, BM25).
 BUILD_KEYS = ["embedding_model", "backend", "max_seq_length", "kind", "hnsw_m", "hnsw_ef_construction",
-              "ivf_nlist", "pq_m", "pq_nbits"]
+              "ivf_nlist", "pq_m", "pq_nbits", "bm25_k1", "bm25_b"]
 
 
 def build_params(params: "Params") -> dict[str, Any]:
@@ -81,14 +83,19 @@ def build_index(params: "Params", force: bool = False, progress: bool = True) ->
     t0 = time.time()
     index, knobs = faiss_index.build(vectors, params.index.kind, params.index)
     t_index = time.time() - t0
+    t0 = time.time()
+    bm25 = Bm25(df["text"], params.index.bm25_k1, params.index.bm25_b)
+    t_bm25 = time.time() - t0
     meta = {**embedder.info.as_dict(), "metric": faiss_index.METRIC, "normalized": True,
             "kind": params.index.kind, "knobs": knobs, "data_hash": data_hash,
             "n_chunks": len(df), "n_meetings": int(df["meeting_id"].nunique()),
             "chunk_ids": list(df["chunk_id"]), "source": str(chunks_path)}
     with store.write_lock(stage.dir):
-        version = store.write_version(stage.dir, index, vectors, df, meta)
+        version = store.write_version(stage.dir, index, vectors, df, meta, bm25)
+    meta["bm25"] = bm25.info()
     summary = {k: v for k, v in meta.items() if k != "chunk_ids"}
-    timings = {"model_load_s": round(t_load, 3), "embed_s": round(t_embed, 3), "index_s": round(t_index, 3)}
+    timings = {"model_load_s": round(t_load, 3), "embed_s": round(t_embed, 3), "index_s": round(t_index, 3),
+               "bm25_s": round(t_bm25, 3)}
     if not reused and t_embed > 0:
         timings["chunks_per_s"] = round(len(df) / t_embed, 1)
     manifest = stage.finish([store.CURRENT], counts={"chunks": len(df), "meetings": meta["n_meetings"]},

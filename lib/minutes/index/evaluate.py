@@ -2,16 +2,19 @@
 within the query's meeting and across the whole corpus, per domain, recall vs budget.
 
 Budget is measured in words: the share of the meeting's words inside the retrieved chunks.
+`save` also records the best method per setting in the evaluated index version's manifest, which
+is what the service's `retrieval_method: auto` serves.
 """
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
 from minutes import schema
-from minutes.index import metrics
-from minutes.index.retriever import METHODS, Retriever
+from minutes.index import metrics, store
+from minutes.index.retriever import METHODS, SETTINGS, Retriever
 from minutes.io import atomic_path, read_jsonl, write_json
 
 if TYPE_CHECKING:
@@ -19,8 +22,10 @@ if TYPE_CHECKING:
 
     from minutes.config import Params
 
+log = logging.getLogger(__name__)
 METRICS_FILE = "retrieval_metrics.json"
-SETTINGS = ("within", "corpus")
+#: Equal recall and MRR: the cheaper method wins (BM25 needs no query embedding, hybrid needs both).
+COST_ORDER = ("bm25", "dense", "hybrid")
 #: QMSum's locator on its test split (Zhong et al. 2021, Table 4).
 QMSUM_LOCATOR = {"recall": 0.35, "budget": 0.29, "span_touch": 0.87}
 
@@ -163,6 +168,23 @@ def headline(per_query: "pd.DataFrame", k: int = 10) -> dict[str, float]:
     return out
 
 
+def best_methods(per_query: "pd.DataFrame", k: int = 10) -> dict[str, Any]:
+    """Per setting, the method with the highest mean recall@k (then MRR, then the cheaper one),
+    with the figures it was chosen on: what `retrieval_method: auto` serves."""
+    col = f"recall@{k}"
+    chosen: dict[str, str] = {}
+    figures: dict[str, dict[str, dict[str, float]]] = {}
+    for setting, g in per_query.groupby("setting", sort=False):
+        means = g.groupby("method")[[col, "mrr"]].mean()
+        figures[str(setting)] = {str(m): {col: round(float(r[col]), 4), "mrr": round(float(r["mrr"]), 4)}
+                                 for m, r in means.iterrows()}
+        rank = sorted(means.index, key=lambda m: (-means.loc[m, col], -means.loc[m, "mrr"],
+                                                  COST_ORDER.index(m) if m in COST_ORDER else len(COST_ORDER)))
+        chosen[str(setting)] = str(rank[0])
+    return {"methods": chosen, "metric": col, "tie_breaks": ["mrr", "cost: " + " < ".join(COST_ORDER)],
+            "figures": figures}
+
+
 def plot_budget(curve: "pd.DataFrame", ax: Any = None) -> Any:
     """Recall vs budget per method, with QMSum's locator as a reference point."""
     import matplotlib.pyplot as plt
@@ -217,8 +239,9 @@ def results(params: "Params", per_query: "pd.DataFrame", curve: "pd.DataFrame", 
     }
     keys = ("version", "kind", "knobs", "embedding_model", "backend", "dim", "max_seq_length",
             "model_fingerprint", "metric", "n_chunks", "n_meetings", "data_hash")
+    best = best_methods(per_query, 10 if 10 in ks else max(ks))
     return {"split": params.index.eval_split, "query_kind": "specific",
-            "n_queries": int(per_query["query_id"].nunique()), "ks": ks,
+            "n_queries": int(per_query["query_id"].nunique()), "ks": ks, "best_methods": best,
             "budget_unit": "words of the meeting's transcript", "qmsum_locator": QMSUM_LOCATOR,
             "headline": head, **tables,
             "index": {k: index_manifest.get(k) for k in keys},
@@ -234,8 +257,30 @@ def save_plot(params: "Params", figure: Any, name: str = "recall_vs_budget.png")
 
 
 def save(params: "Params", result: dict[str, Any]) -> Path:
-    """Write retrieval_metrics.json into the index stage dir (notebook 40 reads it)."""
-    return write_json(params.stage_dir("index") / METRICS_FILE, result)
+    """Write retrieval_metrics.json into the index stage dir (notebook 40 reads it), and the best
+    method per setting into the manifest of the index version that was evaluated."""
+    path = write_json(params.stage_dir("index") / METRICS_FILE, result)
+    record_best_methods(params, result)
+    return path
+
+
+def record_best_methods(params: "Params", result: dict[str, Any]) -> dict[str, str] | None:
+    """Annotate the evaluated version's manifest with `results`' best methods (store.BEST_METHODS);
+    None when the result has none or that version is gone (an add replaced it since)."""
+    best, version = result.get("best_methods"), (result.get("index") or {}).get("version")
+    if not best or not version:
+        return None
+    settings = {s: m for s, m in best["methods"].items() if s in SETTINGS and m in METHODS}
+    basis = {k: best[k] for k in ("metric", "tie_breaks", "figures")}
+    try:
+        store.annotate(params.stage_dir("index"), version, {
+            store.BEST_METHODS: settings,
+            f"{store.BEST_METHODS}_measured": {**basis, "split": result.get("split"),
+                                               "n_queries": result.get("n_queries")}})
+    except FileNotFoundError:
+        log.warning("index version %s is gone; its best methods were not recorded", version)
+        return None
+    return settings
 
 
 def log_mlflow(params: "Params", figures: dict[str, float], artifacts: Sequence[Path] = (),

@@ -3,15 +3,19 @@
     r = Retriever.open(params)
     r.search("what did they decide about the budget?", k=10, meeting_id="ES2004a")
     r.search_many(queries, k=10, meeting_ids=[...], method="hybrid")
+    r.search(query, method="auto")    # what 20_index measured best: "within" with a meeting, else "corpus"
     r.add_chunks(new_chunks)          # new meetings: only their chunks are embedded
     r.meetings()                      # ids with domain, split, speakers, length
 
 Readers work on an immutable snapshot; `add_chunks` builds the next snapshot beside it, writes
 it to disk as a new version and swaps one reference, so concurrent searches in the process
-never see a half-added meeting and never wait for the embedding of new chunks.
+never see a half-added meeting and never wait for the embedding of new chunks. The BM25 score
+matrix is part of a version: built with it, loaded with it, rebuilt over all chunks by an add
+(IDF and the mean length change with every chunk, so every score does).
 """
 from __future__ import annotations
 
+import logging
 import threading
 from typing import TYPE_CHECKING, Any, Iterable, Literal, Sequence
 
@@ -27,8 +31,15 @@ if TYPE_CHECKING:
 
     from minutes.config import Params
 
-Method = Literal["dense", "bm25", "hybrid"]
+log = logging.getLogger(__name__)
+
+Method = Literal["auto", "dense", "bm25", "hybrid"]
+#: The rankers (what 20_index measures); "auto" picks one of them per search from the manifest.
 METHODS: tuple[str, ...] = ("dense", "bm25", "hybrid")
+#: Where a search runs: within the meeting a request names, or across the corpus.
+SETTINGS: tuple[str, ...] = ("within", "corpus")
+#: "auto" on an index no evaluation has annotated (store.BEST_METHODS missing).
+AUTO_FALLBACK = "dense"
 #: Query vectors remembered per Retriever (cleared when full).
 QUERY_CACHE_SIZE = 4096
 
@@ -49,7 +60,9 @@ class _View:
                            for m, rows in snap.chunks.groupby("meeting_id", sort=False).indices.items()}
         self.by_domain = {d: np.asarray(rows, dtype=np.int64)
                           for d, rows in snap.chunks.groupby("domain", sort=False).indices.items()}
-        self._bm25: Bm25 | None = None
+        stored = snap.bm25
+        fits = stored is not None and stored.n == len(snap.chunks) and (stored.k1, stored.b) == (bm25_k1, bm25_b)
+        self._bm25: Bm25 | None = stored if fits else None
         self._bm25_args = (bm25_k1, bm25_b)
         self._lock = threading.Lock()
         self._records = snap.chunks[chunk_table.HIT_COLUMNS].to_dict("records")
@@ -57,7 +70,7 @@ class _View:
     @property
     def bm25(self) -> Bm25:
         with self._lock:
-            if self._bm25 is None:
+            if self._bm25 is None:  # an older version, or k1/b other than what was stored
                 self._bm25 = Bm25(self.chunks["text"], *self._bm25_args)
             return self._bm25
 
@@ -84,11 +97,22 @@ class _View:
         return rec  # type: ignore[return-value]
 
 
+def setting_of(meeting_id: str | None) -> str:
+    """The evaluation setting a search belongs to: "within" a named meeting, else "corpus"."""
+    return "corpus" if meeting_id is None else "within"
+
+
 def _top(scores: "np.ndarray", rows: "np.ndarray", k: int) -> tuple["np.ndarray", "np.ndarray"]:
-    """The k best (rows, scores), best first; ties broken by row order (stable)."""
+    """The k best (rows, scores), best first; ties broken by row order (stable). Partitions
+    first, so a corpus-wide ranking of 100k chunks sorts only those tied with the k-th best."""
     import numpy as np
 
-    order = np.argsort(-scores, kind="stable")[:k]
+    if 0 < k < len(scores):
+        kth = np.partition(scores, len(scores) - k)[len(scores) - k]
+        cand = np.flatnonzero(scores >= kth)  # row order, ties with the k-th included
+        order = cand[np.argsort(-scores[cand], kind="stable")[:k]]
+    else:
+        order = np.argsort(-scores, kind="stable")[:k]
     return rows[order], scores[order]
 
 
@@ -187,6 +211,19 @@ class Retriever:
                         "duration_s": float(g["end"].max())})
         return out
 
+    def best_method(self, setting: str) -> str:
+        """The method `auto` uses for `setting`: the one 20_index measured best on this index
+        (store.BEST_METHODS in the manifest), else AUTO_FALLBACK."""
+        if setting not in SETTINGS:
+            raise ValueError(f"setting {setting!r} is not one of {SETTINGS}")
+        best = (self._view.snap.meta.get(store.BEST_METHODS) or {}).get(setting)
+        if best in METHODS:
+            return str(best)
+        if best is not None:
+            log.warning("index %s names an unknown best method %r for %s; using %s",
+                        self.version, best, setting, AUTO_FALLBACK)
+        return AUTO_FALLBACK
+
     def search(self, query: str, k: int = 10, meeting_id: str | None = None, domain: str | None = None,
                method: Method = "dense") -> list[schema.Hit]:
         """The k best chunks for `query`, best first, optionally within one meeting and/or domain."""
@@ -196,12 +233,13 @@ class Retriever:
                     meeting_ids: Sequence[str | None] | str | None = None, domain: str | None = None,
                     method: Method = "dense", progress: bool = False) -> list[list[schema.Hit]]:
         """Batched search: queries are embedded together. `meeting_ids` is one id for all
-        queries or one per query (None = whole corpus)."""
+        queries or one per query (None = whole corpus). `method="auto"` searches each query
+        with `best_method` of its setting."""
         import numpy as np
         from tqdm.auto import tqdm
 
-        if method not in METHODS:
-            raise ValueError(f"method {method!r} is not one of {METHODS}")
+        if method != "auto" and method not in METHODS:
+            raise ValueError(f"method {method!r} is not one of {('auto', *METHODS)}")
         if k < 1:
             raise ValueError(f"k must be at least 1, got {k}")
         queries = [str(q) for q in queries]
@@ -209,6 +247,8 @@ class Retriever:
             meeting_ids = [meeting_ids] * len(queries)
         if len(meeting_ids) != len(queries):
             raise ValueError(f"{len(meeting_ids)} meeting ids for {len(queries)} queries")
+        if method == "auto":
+            return self._search_auto(queries, k, list(meeting_ids), domain, progress)
         view = self._view  # one snapshot for the whole batch
         row_sets = [view.rows(m, domain) for m in meeting_ids]
         depth = max(k, self.p.hybrid_candidates) if method == "hybrid" else k
@@ -231,6 +271,20 @@ class Retriever:
                     rows = np.asarray([r for r, _ in fused], dtype=np.int64)
                     scores = np.asarray([s for _, s in fused], dtype=np.float32)
             out.append([view.hit(int(r), float(s), n) for n, (r, s) in enumerate(zip(rows[:k], scores[:k]), 1)])
+        return out
+
+    def _search_auto(self, queries: list[str], k: int, meeting_ids: list[str | None], domain: str | None,
+                     progress: bool) -> list[list[schema.Hit]]:
+        """One batched search per resolved method, answers put back in the order asked."""
+        groups: dict[str, list[int]] = {}
+        for i, m in enumerate(meeting_ids):
+            groups.setdefault(self.best_method(setting_of(m)), []).append(i)
+        out: list[list[schema.Hit]] = [[] for _ in queries]
+        for method, idx in groups.items():
+            hits = self.search_many([queries[i] for i in idx], k, [meeting_ids[i] for i in idx], domain,
+                                    method, progress)  # type: ignore[arg-type]
+            for i, h in zip(idx, hits):
+                out[i] = h
         return out
 
     def clear_query_cache(self) -> None:
@@ -314,9 +368,11 @@ class Retriever:
                     "added": base.meta.get("added", []) + [{
                         "from_version": base.version, "chunks": len(df),
                         "meetings": sorted(df["meeting_id"].unique().tolist())}]}
-            version = store.write_version(self.stage_dir, index, all_vectors, all_chunks, meta)
+            bm25 = (self._view.bm25.extended(df["text"]) if base is self._view.snap
+                    else Bm25(all_chunks["text"], self.p.bm25_k1, self.p.bm25_b))
+            version = store.write_version(self.stage_dir, index, all_vectors, all_chunks, meta, bm25)
             snap = store.Snapshot(index=index, vectors=all_vectors, chunks=all_chunks,
-                                  meta={**meta, "version": version}, version=version)
+                                  meta=store.read_meta(self.stage_dir), version=version, bm25=bm25)
             self._view = _View(snap, self.p.bm25_k1, self.p.bm25_b)  # the swap readers see
         return {"version": version, "added_chunks": len(df), "n_chunks": len(all_chunks),
                 "meetings": sorted(df["meeting_id"].unique().tolist())}

@@ -1,11 +1,13 @@
 """The index on disk: immutable version folders and a CURRENT pointer.
 
     <stage_dir>/CURRENT          name of the live version (replaced atomically)
-    <stage_dir>/v0002/index.faiss, embeddings.npy, chunks.parquet, index.json
+    <stage_dir>/v0002/index.faiss, embeddings.npy, chunks.parquet, index.json, bm25/
 
 A writer builds a complete new version, then swaps CURRENT; a reader resolves CURRENT once and
 reads one consistent version. The previous version is kept so a reader that resolved CURRENT
 just before a swap still finds its files. Writers across processes serialize on a lock file.
+The data of a version never changes; its manifest may gain what was measured on it
+(`annotate`: the retrieval method 20_index found best per setting).
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
+from minutes.index.bm25 import Bm25
 from minutes.io import atomic_path, read_json, write_json, write_text
 
 if TYPE_CHECKING:
@@ -29,6 +32,9 @@ INDEX_FILE = "index.faiss"
 VECTORS_FILE = "embeddings.npy"
 CHUNKS_FILE = "chunks.parquet"
 META_FILE = "index.json"
+BM25_DIR = "bm25"
+#: Manifest key: the retrieval method to serve per setting ("within", "corpus").
+BEST_METHODS = "best_methods"
 KEEP_VERSIONS = 2
 _VERSION = re.compile(r"^v(\d{4,})$")
 
@@ -39,13 +45,15 @@ class IndexMismatch(RuntimeError):
 
 @dataclass
 class Snapshot:
-    """One consistent version in memory: FAISS index, vectors, chunk table and manifest."""
+    """One consistent version in memory: FAISS index, vectors, chunk table, manifest and BM25
+    (None for a version written before BM25 was stored: the retriever builds it)."""
 
     index: Any
     vectors: "np.ndarray"
     chunks: "pd.DataFrame"
     meta: dict[str, Any]
     version: str
+    bm25: Bm25 | None = None
 
 
 def current_version(stage_dir: Path) -> str | None:
@@ -70,7 +78,7 @@ def write_lock(stage_dir: Path) -> Iterator[None]:
 
 
 def write_version(stage_dir: Path, index: Any, vectors: "np.ndarray", chunks: "pd.DataFrame",
-                  meta: dict[str, Any]) -> str:
+                  meta: dict[str, Any], bm25: Bm25 | None = None) -> str:
     """Write a new version folder atomically and make it CURRENT; returns its name.
     Call under `write_lock`."""
     import faiss
@@ -82,16 +90,39 @@ def write_version(stage_dir: Path, index: Any, vectors: "np.ndarray", chunks: "p
     number = int(_VERSION.match(existing[-1]).group(1)) + 1 if existing else 1
     version = f"v{number:04d}"
     meta = {**meta, "version": version, "written_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    if bm25 is not None:
+        if bm25.n != len(chunks):
+            raise ValueError(f"BM25 holds {bm25.n} chunks, the chunk table {len(chunks)}")
+        meta["bm25"] = bm25.info()
+    else:
+        meta.pop("bm25", None)
     with atomic_path(stage_dir / version) as tmp:
         tmp.mkdir()
         faiss.write_index(index, str(tmp / INDEX_FILE))
         np.save(tmp / VECTORS_FILE, vectors)
         chunks.to_parquet(tmp / CHUNKS_FILE, index=False)
+        if bm25 is not None:
+            bm25.save(tmp / BM25_DIR)
         write_json(tmp / META_FILE, meta)
     write_text(stage_dir / CURRENT, version + "\n")
     for old in _versions(stage_dir)[:-KEEP_VERSIONS]:
         shutil.rmtree(stage_dir / old, ignore_errors=True)
     return version
+
+
+def annotate(stage_dir: Path, version: str, updates: dict[str, Any]) -> dict[str, Any]:
+    """Add `updates` to the manifest of `version` (atomically, under the write lock); returns it.
+    Only what was measured on the version belongs here, never anything that changes its data."""
+    stage_dir = Path(stage_dir)
+    if not _VERSION.match(str(version)):
+        raise ValueError(f"{version!r} is not an index version name")
+    path = stage_dir / version / META_FILE
+    with write_lock(stage_dir):
+        if not path.is_file():
+            raise FileNotFoundError(f"index version {version} is no longer on disk")
+        meta = {**read_json(path), **updates}
+        write_json(path, meta)
+    return meta
 
 
 def read_meta(stage_dir: Path) -> dict[str, Any]:
@@ -117,11 +148,14 @@ def read_current(stage_dir: Path, mmap: bool = False) -> Snapshot:
         index = faiss.read_index(str(folder / INDEX_FILE))
         vectors = np.load(folder / VECTORS_FILE, mmap_mode="r" if mmap else None)
         chunks = pd.read_parquet(folder / CHUNKS_FILE)
-    except (FileNotFoundError, RuntimeError) as exc:
+        bm25 = Bm25.load(folder / BM25_DIR, mmap=mmap) if (folder / BM25_DIR).is_dir() else None
+    except (FileNotFoundError, RuntimeError, ValueError, KeyError) as exc:
         raise IndexMismatch(f"{folder}: index version is incomplete or unreadable: {exc}") from exc
     n = len(meta.get("chunk_ids", []))
     sizes = {"index.faiss": index.ntotal, "embeddings.npy": len(vectors), "chunks.parquet": len(chunks),
              "index.json chunk_ids": n}
+    if bm25 is not None:
+        sizes["bm25"] = bm25.n
     if len(set(sizes.values())) != 1:
         raise IndexMismatch(f"{folder}: parts disagree on the number of chunks: {sizes}")
     if index.d != meta.get("dim") or vectors.shape[1] != meta.get("dim"):
@@ -129,4 +163,4 @@ def read_current(stage_dir: Path, mmap: bool = False) -> Snapshot:
                             f"manifest {meta.get('dim')}")
     if list(chunks["chunk_id"]) != meta["chunk_ids"]:
         raise IndexMismatch(f"{folder}: chunks.parquet and index.json list different chunk ids")
-    return Snapshot(index=index, vectors=vectors, chunks=chunks, meta=meta, version=version)
+    return Snapshot(index=index, vectors=vectors, chunks=chunks, meta=meta, version=version, bm25=bm25)

@@ -34,15 +34,13 @@ def generative_answer(state: "ServiceState", generator: Any, question: str, hits
     shape it was trained on), each sentence attributed to the utterances that support it."""
     from minutes.answer.attribution import attribute, hit_utterances
     from minutes.generate.prompts import build_prompt, guess_task
-    from minutes.serve.generation import generate_one
-
     p = state.params
     shown = hits[: p.train.retrieved_chunks]
     task = guess_task(question)
     prompt = build_prompt(question, shown, generator.tokenizer, generator.max_source_tokens, task)
-    out = generate_one(generator, state.generate_lock, prompt,
-                       p.serve.minutes_tokens if task == "minutes" else p.serve.answer_tokens,
-                       p.serve.generate_timeout_s, p.serve.generate_queue_s)
+    out = state.generation.generate(generator, prompt,
+                                    p.serve.minutes_tokens if task == "minutes" else p.serve.answer_tokens,
+                                    p.serve.generate_timeout_s, p.serve.generate_queue_s)
     if out.fallback:
         return "", [], None, out.fallback
     utts = hit_utterances(shown, state.corpus.utterances)

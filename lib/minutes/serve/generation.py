@@ -1,16 +1,22 @@
-"""Generation fit to serve: one model instance per process, a bounded wait, a bounded decode.
+"""Generation fit to serve: one model instance per process, a small queue, bounded waits.
 
-A CPU model is not re-entrant and two decodes in parallel only share the same cores, so requests
-take turns through one lock. A request that cannot get the model within `serve.generate_queue_s`
-("busy") or whose decode runs into `serve.generate_timeout_s` ("timeout"), or whose model wrote
-nothing ("empty"), gets the extractive answer with that flag instead of a hang or a 5xx.
+A CPU model is not re-entrant, and two decodes side by side only share the same cores. So one
+worker thread owns the model and takes requests from a queue; requests that arrive together are
+decoded as one batch (a batch of 2 costs little more than one request, so concurrent users wait
+about as long as one alone). A request that is not started within `serve.generate_queue_s`
+("busy"), whose decode runs into `serve.generate_timeout_s` ("timeout"), or whose model wrote
+nothing ("empty") gets the extractive answer with that flag instead of a hang or a 5xx.
 """
 from __future__ import annotations
 
+import logging
+import queue
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
+
+log = logging.getLogger(__name__)
 
 Fallback = Literal["busy", "timeout", "empty"]
 
@@ -22,19 +28,85 @@ class Generated:
     fallback: Fallback | None = None
 
 
-def generate_one(generator: Any, lock: threading.Lock, prompt: str, max_new_tokens: int, timeout_s: float,
+@dataclass
+class _Job:
+    generator: Any
+    prompt: str
+    max_new_tokens: int
+    timeout_s: float
+    started: threading.Event = field(default_factory=threading.Event)
+    done: threading.Event = field(default_factory=threading.Event)
+    cancelled: bool = False
+    text: str = ""
+    timed_out: bool = False
+    error: BaseException | None = None
+
+
+class GenerationQueue:
+    """The one model worker of a service process; `generate` is safe to call from any thread."""
+
+    def __init__(self, max_batch: int = 4, window_s: float = 0.02) -> None:
+        self.max_batch = max(1, int(max_batch))
+        self.window_s = window_s
+        self._jobs: "queue.Queue[_Job]" = queue.Queue()
+        self._lock = threading.Lock()  # guards the cancel/start race of one job
+        self._worker = threading.Thread(target=self._run, name="generation", daemon=True)
+        self._worker.start()
+
+    def generate(self, generator: Any, prompt: str, max_new_tokens: int, timeout_s: float,
                  queue_s: float) -> Generated:
-    """Generate for one prompt under the service's lock and time limits."""
-    t0 = time.perf_counter()
-    if not lock.acquire(timeout=queue_s):
-        return Generated("", time.perf_counter() - t0, "busy")
-    try:
+        t0 = time.perf_counter()
+        job = _Job(generator, prompt, int(max_new_tokens), float(timeout_s))
+        self._jobs.put(job)
+        if not job.started.wait(queue_s):
+            with self._lock:
+                if not job.started.is_set():
+                    job.cancelled = True
+                    return Generated("", time.perf_counter() - t0, "busy")
+        job.done.wait()
+        if job.error is not None:
+            raise job.error
+        text = job.text.strip()
+        fallback: Fallback | None = "timeout" if job.timed_out else ("empty" if not text else None)
+        return Generated(text, time.perf_counter() - t0, fallback)
+
+    def _take_batch(self) -> list[_Job]:
+        batch = [self._jobs.get()]
+        deadline = time.perf_counter() + self.window_s
+        while len(batch) < self.max_batch:
+            try:
+                batch.append(self._jobs.get(timeout=max(0.0, deadline - time.perf_counter())))
+            except queue.Empty:
+                break
+        with self._lock:
+            live = [j for j in batch if not j.cancelled]
+            for j in live:
+                j.started.set()
+        return live
+
+    def _run(self) -> None:
+        while True:
+            live = self._take_batch()
+            groups: dict[tuple[int, int], list[_Job]] = {}
+            for j in live:  # a model swap mid-queue: each job keeps the generator it was given
+                groups.setdefault((id(j.generator), j.max_new_tokens), []).append(j)
+            for jobs in groups.values():
+                self._decode(jobs)
+
+    @staticmethod
+    def _decode(jobs: list[_Job]) -> None:
+        limit = min(j.timeout_s for j in jobs)
         start = time.perf_counter()
-        [text] = generator.generate([prompt], max_new_tokens=max_new_tokens, max_time=timeout_s)
-        spent = time.perf_counter() - start
-    finally:
-        lock.release()
-    text = text.strip()
-    # transformers' max_time stops decoding at the limit: an answer cut there is not one
-    fallback: Fallback | None = "timeout" if spent >= timeout_s else ("empty" if not text else None)
-    return Generated(text, time.perf_counter() - t0, fallback)
+        try:
+            texts = jobs[0].generator.generate([j.prompt for j in jobs], jobs[0].max_new_tokens,
+                                               batch_size=len(jobs), progress=False, max_time=limit)
+        except Exception as exc:  # the callers get it; the worker lives on
+            log.exception("generation failed")
+            for j in jobs:
+                j.error = exc
+                j.done.set()
+            return
+        timed_out = time.perf_counter() - start >= limit  # max_time stops decoding at the limit
+        for j, text in zip(jobs, texts):
+            j.text, j.timed_out = text, timed_out
+            j.done.set()

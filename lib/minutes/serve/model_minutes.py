@@ -11,12 +11,12 @@ document says which sections the model wrote.
 """
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from minutes.answer.attribution import attribute, hit_utterances
 from minutes.generate.context import overview_hits
 from minutes.generate.prompts import build_prompt
-from minutes.serve.generation import generate_one
 from minutes.serve.minutes_doc import build_minutes, citation, to_markdown
 
 if TYPE_CHECKING:
@@ -27,13 +27,11 @@ QUESTIONS = {"decisions": "What did the group decide in the meeting?",
              "action_items": "What will each person do next, and who is responsible?"}
 
 
-def _items(state: "ServiceState", generator: Any, meeting_id: str, hits: list[dict[str, Any]], request: str,
-           task: str, tokens: int, owners: bool) -> tuple[list[dict[str, Any]], float | None, str | None]:
+def _items(state: "ServiceState", generator: Any, hits: list[dict[str, Any]], request: str, task: str,
+           tokens: int, timeout_s: float, owners: bool) -> tuple[list[dict[str, Any]], float | None, str | None]:
     """(items, groundedness, fallback) of one generated section."""
-    p = state.params
     prompt = build_prompt(request, hits, generator.tokenizer, generator.max_source_tokens, task)  # type: ignore[arg-type]
-    out = generate_one(generator, state.generate_lock, prompt, tokens, p.serve.generate_timeout_s,
-                       p.serve.generate_queue_s)
+    out = state.generation.generate(generator, prompt, tokens, timeout_s, state.params.serve.generate_queue_s)
     if out.fallback:
         return [], None, out.fallback
     utts = hit_utterances(hits, state.corpus.utterances)
@@ -48,21 +46,20 @@ def write_minutes(state: "ServiceState", generator: Any, version: str | None, me
     p = state.params
     chunks = state.retriever.chunks()
     mine = chunks[chunks["meeting_id"] == meeting_id].to_dict("records")
-    sections: dict[str, Any] = {}
-    grounded: dict[str, float | None] = {}
-    fallbacks: dict[str, str] = {}
-    sections["summary"], grounded["summary"], fb = _items(
-        state, generator, meeting_id, overview_hits(mine, p.train.retrieved_chunks), SUMMARY_REQUEST, "minutes",
-        p.serve.minutes_tokens, owners=False)
-    if fb:
-        fallbacks["summary"] = fb
+    jobs = {"summary": (overview_hits(mine, p.train.retrieved_chunks), SUMMARY_REQUEST, "minutes",
+                        p.serve.minutes_tokens, p.serve.minutes_timeout_s, False)}
     for key, question in QUESTIONS.items():
         hits = state.retriever.search(question, p.train.retrieved_chunks, meeting_id=meeting_id,
                                       method=p.serve.retrieval_method)
-        sections[key], grounded[key], fb = _items(state, generator, meeting_id, hits, question, "answer",
-                                                  p.serve.answer_tokens, owners=key == "action_items")
-        if fb:
-            fallbacks[key] = fb
+        jobs[key] = (hits, question, "answer", p.serve.answer_tokens, p.serve.generate_timeout_s,
+                     key == "action_items")
+    # submitted together: the model worker decodes the two answers as one batch
+    with ThreadPoolExecutor(len(jobs)) as pool:
+        done = {key: pool.submit(_items, state, generator, *job) for key, job in jobs.items()}
+        results = {key: f.result() for key, f in done.items()}
+    sections = {key: r[0] for key, r in results.items()}
+    grounded = {key: r[1] for key, r in results.items()}
+    fallbacks = {key: r[2] for key, r in results.items() if r[2]}
     if fallbacks:
         extractive = build_minutes(meeting_id, state.corpus.utterances(meeting_id), p.serve.minutes_items)
         for key in fallbacks:

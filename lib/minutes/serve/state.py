@@ -9,6 +9,7 @@ from typing import Any
 
 from minutes.config import Params
 from minutes.serve.corpus import Corpus
+from minutes.serve.generation import GenerationQueue
 from minutes.serve.metrics import Metrics
 from minutes.serve.model_watch import Loaded, ModelWatcher
 
@@ -24,7 +25,8 @@ class ServiceState:
     metrics: Metrics
     ingest_lock: threading.Lock = field(default_factory=threading.Lock)
     asr_lock: threading.Lock = field(default_factory=threading.Lock)
-    generate_lock: threading.Lock = field(default_factory=threading.Lock)
+    #: the one model worker of this process (requests queue and are batched; see serve.generation)
+    generation: GenerationQueue = field(default_factory=GenerationQueue)
     minutes_cache: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @functools.cache
@@ -72,7 +74,7 @@ def build_state(params: Params, metrics: Metrics | None = None, watch: bool = Tr
             retriever.add_chunks(chunk_meeting(corpus.utterances(mid), state.tokenizer(), params.data.chunks))
     state.on_model_change(state.watcher.current)
     # Load the query embedder now, so /readyz means ready and the first /ask is not seconds slow.
-    retriever.search("warm up", 1, method=params.serve.retrieval_method)
+    retriever.search("warm up", 1, method="hybrid")  # embedder and BM25, whichever `auto` picks
     if watch:
         state.watcher.refresh()
     state.refresh_gauges()
