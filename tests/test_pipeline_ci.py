@@ -10,14 +10,38 @@ from minutes.cli import main
 from minutes.pipeline.select import discover
 from minutes.runs import load_run
 
-#: Figures each stage must leave in run.json (when its notebook exists), with a sanity check.
+def _exactly(expected):
+    return lambda v: v == expected
+
+
+def _near(expected, tol=0.01):
+    return lambda v: abs(v - expected) <= tol
+
+
+#: Figures each stage must leave in run.json. The ci data slice fixes the counts, the retrieval
+#: sample and the extractive baseline exactly; the tiny random generator cannot beat extraction,
+#: so its gate must fail and the service answer extractively. Model-dependent figures get ranges.
 EXPECTED = {
-    "10_etl": {"n_utterances": lambda v: v > 0, "n_chunks": lambda v: v > 0, "validation_ok": bool},
-    "20_index": {"dense_within_recall@10": lambda v: 0 < v <= 1, "dense_within_hit@10": lambda v: 0 < v <= 1},
-    "30_train": {"registered_version": lambda v: int(v) >= 1, "trials": lambda v: v >= 2},
-    "40_evaluate": {"extractive.rougeLsum": lambda v: v > 0, "gate_passed": lambda v: isinstance(v, bool)},
-    "50_deploy": {"ask_extractive_errors": lambda v: v == 0, "smoke_checks": lambda v: v > 0},
-    "60_demo": {"demo_sources": lambda v: v > 0},
+    "00_provision_kvm": {"infra_mode": _exactly("plan"), "kvm_security_rules": _exactly(2),
+                         "terraform_fmt_ok": _exactly(True)},
+    "01_provision_gpu": {"infra_mode": _exactly("plan"), "gpu_enabled": _exactly(True)},
+    "02_configure": {"playbooks_ok": _exactly(True)},
+    "10_etl": {"n_meetings": _exactly(13), "n_utterances": _exactly(5454), "n_queries": _exactly(95),
+               "n_chunks": _exactly(508), "n_problems": _exactly(0), "validation_ok": _exactly(True),
+               "asr_wer": lambda v: 0 <= v < 0.2, "cached": _exactly(False)},
+    "20_index": {"n_queries": _exactly(41), "index_version": _exactly("v0001"),
+                 "dense_within_recall@10": lambda v: 0.5 < v <= 1, "bm25_within_recall@10": _near(0.7866, 0.002),
+                 "bm25_corpus_recall@10": _near(0.4977, 0.002), "best_within": lambda v: v in ("dense", "bm25", "hybrid"),
+                 "cached": _exactly(False)},
+    "30_train": {"trials": _exactly(2), "errored": _exactly(0), "registered_version": _exactly("1"),
+                 "trainable_fraction": lambda v: 0 < v < 0.05, "cached": _exactly(False)},
+    "40_evaluate": {"queries": _exactly(16), "extractive.rougeLsum": _near(21.721),
+                    "extractive.groundedness": _exactly(1.0), "gate_passed": _exactly(False),
+                    "gate_candidate": _exactly("1"), "alias_moved": _exactly(False)},
+    "50_deploy": {"serve_mode": _exactly("extractive"), "index_chunks": _exactly(508), "smoke_checks": _exactly(12),
+                  "ask_extractive_errors": _exactly(0), "ask_extractive_requests": _exactly(200)},
+    "60_demo": {"demo_mode": _exactly("extractive"), "demo_sources": lambda v: v >= 1},
+    "99_teardown": {"infra_mode": _exactly("plan"), "local_services_stopped": _exactly(2)},
 }
 
 
@@ -28,9 +52,10 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def ports() -> list[str]:
-    """Own ports, so a ci service someone left on the default ports is not mistaken for ours."""
-    overrides = [f"mlflow.port={_free_port()}", f"serve.port={_free_port()}"]
+def ports(tmp_path: Path) -> list[str]:
+    """Own ports, so a ci service someone left on the default ports is not mistaken for ours, and a
+    fresh work dir, so nothing cached from an earlier run can stand in for this one."""
+    overrides = [f"mlflow.port={_free_port()}", f"serve.port={_free_port()}", f"work_dir={tmp_path / 'work'}"]
     yield overrides
     from minutes.config import load_params
     from minutes.platform.local_services import stop_all
@@ -44,8 +69,6 @@ def test_every_notebook_runs_on_ci_profile(tmp_path: Path, capsys, ports: list[s
     if not notebooks:
         pytest.skip("no notebooks yet")
     runs = tmp_path / "runs"
-    # The ci work dir is kept (outputs/work/ci) so stage caches speed up repeated CI runs;
-    # the run archive goes to tmp_path.
     args = ["run", "--profile", "ci", "--from", "0", "--to", "99", "--runs-dir", str(runs)]
     for o in ports:
         args += ["-p", o]
@@ -58,6 +81,7 @@ def test_every_notebook_runs_on_ci_profile(tmp_path: Path, capsys, ports: list[s
     names = [n["name"] for n in record["notebooks"]]
     assert names == [p.stem for p in notebooks]
     assert names[-1].startswith("99"), "the ci run must end with teardown"
+    assert set(EXPECTED) == set(names), "every notebook has its expected figures"
     for nb in record["notebooks"]:
         assert (run_dir / f"{nb['name']}.html").is_file()
         assert (run_dir / f"{nb['name']}.ipynb").is_file()

@@ -126,3 +126,49 @@ def test_generation_never_echoes_the_prompt(tiny: Path) -> None:
 def test_stop_strings_cut_a_new_turn() -> None:
     assert fam.cut_at_stop("They chose yellow.<|im_start|>user more") == "They chose yellow."
     assert fam.cut_at_stop("Yellow.\nquestion: and then?") == "Yellow."
+
+
+@pytest.mark.slow
+def test_registered_adapter_loads_from_models_uri_with_identical_output(tiny: Path, tmp_path: Path,
+                                                                       ci_overrides: list[str]) -> None:
+    """Train a few steps, register in a real MLflow server, load `models:/…` back: same greedy text."""
+    import socket
+
+    import mlflow
+    import torch
+
+    from minutes.config import load_params
+    from minutes.generate.base import write_model_meta
+    from minutes.generate.registry import load_registered, log_and_register
+    from minutes.platform import mlflow_server
+    from minutes.train.loop import encode, eos_id, make_optimizer, train_epoch
+    from minutes.train.lora import LoraSettings, wrap
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    params = load_params("ci", ci_overrides + [f"mlflow.port={port}", "train.registered_model=causal-roundtrip"])
+    torch.manual_seed(1)
+    tok = fam.load_tokenizer(str(tiny))
+    model = wrap(fam.load_model(str(tiny)), LoraSettings(r=4, alpha=8, dropout=0.0))
+    data = encode([{"source": "question: colour?", "target": "yellow"}] * 4, tok, 64, 8, eos_id(model, tok), "causal")
+    opt, sched = make_optimizer(model, 1e-2, 0.0, 4, 0.0)
+    for epoch in range(4):
+        train_epoch(model, data, 4, tok.pad_token_id, opt, sched, seed=epoch)
+    saved = tmp_path / "adapter"
+    model.save_pretrained(str(saved))
+    tok.save_pretrained(str(saved))
+    write_model_meta(saved, {"base_model": TINY, "base_path": str(tiny), "max_source_tokens": 64,
+                             "max_target_tokens": 8})
+    live = Generator.from_dir(saved, device="cpu")
+    try:
+        mlflow.set_tracking_uri(mlflow_server.ensure_server(params))
+        with mlflow.start_run(experiment_id=mlflow.create_experiment("causal-roundtrip")) as run:
+            pass
+        version = log_and_register(params, saved, run.info.run_id, {"test": "roundtrip"})
+        loaded = load_registered(params, version, device="cpu")
+        prompts = ["question: colour?", "question: what else?"]
+        assert loaded.family == "causal" and loaded.version == version
+        assert loaded.generate(prompts, max_new_tokens=6) == live.generate(prompts, max_new_tokens=6)
+    finally:
+        mlflow_server.stop_server(params)
