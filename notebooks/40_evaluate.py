@@ -70,7 +70,10 @@ results.table()
 # %% [markdown]
 # ## 3. ROUGE per system
 # Points (F-measure x 100). `R-Lsum` is the variant QMSum papers call R-L; plain `R-L` (one LCS over
-# the whole text) is kept for completeness.
+# the whole text) is kept for completeness. `groundedness` is the share of an answer's sentences that
+# some utterance of its retrieved context supports (stemmed content-word overlap of at least 50 %,
+# `minutes.answer.attribution`): 1.0 for the extractive baseline by construction; for a generator, how
+# much of what it writes can be traced to the transcript.
 
 # %%
 scores = stage.score(prep, results)
