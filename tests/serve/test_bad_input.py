@@ -87,7 +87,7 @@ def test_transcribe_rejects(http: httpx.Client, name: str, data: bytes, status: 
 def test_transcribe_without_file_field(http: httpx.Client) -> None:
     r = http.post("/transcribe", files={"audio": ("a.wav", b"RIFF")})
     assert r.status_code == 422 and "field 'file'" in detail(r)
-    r = http.post("/transcribe", params={"format": "srt"}, files={"file": ("a.wav", b"RIFF")})
+    r = http.post("/transcribe", params={"format": "pdf"}, files={"file": ("a.wav", b"RIFF")})
     assert r.status_code == 422 and "format" in detail(r)
 
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["transcribe_file", "transcribe_many", "to_wav16k", "to_txt", "to_vtt", "to_json", "wer_report"]
+__all__ = ["transcribe_file", "transcribe_many", "to_wav16k", "to_txt", "to_vtt", "to_srt", "to_json", "wer_report",
+           "diarize_file", "label_segments"]
 
 
 def __getattr__(name: str) -> Any:  # keep `import minutes.asr` light: backends load on use
@@ -21,7 +22,10 @@ def __getattr__(name: str) -> Any:  # keep `import minutes.asr` light: backends 
     if name == "to_wav16k":
         from minutes.asr.audio import to_wav16k
         return to_wav16k
-    if name in ("to_txt", "to_vtt", "to_json"):
+    if name in ("diarize_file", "label_segments"):
+        from minutes.asr import diarize
+        return getattr(diarize, name)
+    if name in ("to_txt", "to_vtt", "to_srt", "to_json"):
         from minutes.asr import render
         return getattr(render, name)
     if name == "wer_report":

@@ -36,6 +36,16 @@ def to_vtt(segments: Sequence[Segment]) -> str:
     return "\n".join(out)
 
 
+def to_srt(segments: Sequence[Segment]) -> str:
+    """SubRip: one numbered cue per segment; the speaker, where known, as a "Speaker: " prefix."""
+    out = []
+    for n, s in enumerate(segments, 1):
+        who = f"{s['speaker']}: " if s.get("speaker") else ""
+        out += [str(n), f"{_clock(s['start'], ',')} --> {_clock(max(s['end'], s['start'] + 0.001), ',')}",
+                f"{who}{s['text']}", ""]
+    return "\n".join(out)
+
+
 def to_json(segments: Sequence[Segment], **meta: Any) -> str:
     """{"segments": [...], **meta} (e.g. meeting_id, backend, model, audio_s)."""
     return json.dumps({**meta, "segments": list(segments)}, ensure_ascii=False, indent=1)

@@ -9,6 +9,37 @@ from pydantic import Field
 from minutes.config.base import Section
 
 
+class DiarizationParams(Section):
+    """Who spoke when (minutes.asr.diarize): offline speaker embeddings, clustered."""
+
+    #: "resemblyzer": the d-vector encoder packaged in its wheel (offline). "pyannote" needs hub
+    #: weights (chameleon profile only); offline it raises ModelUnavailable.
+    backend: Literal["resemblyzer", "pyannote"] = "resemblyzer"
+    #: Bounds on the estimated number of speakers (a given num_speakers overrides both).
+    min_speakers: int = Field(1, ge=1)
+    max_speakers: int = Field(8, ge=1)
+    #: Cosine distance at which agglomerative clustering (average linkage) stops merging.
+    #: Measured on synthesized meetings (python -m minutes.bench diarize): 0.2 to 0.22 best.
+    threshold: float = Field(0.2, gt=0, lt=2)
+    #: Embedding windows: length and hop in seconds (the encoder was trained on 1.6 s).
+    window_s: float = Field(1.2, ge=0.4, le=3.0)
+    step_s: float = Field(0.2, ge=0.05, le=1.0)
+    #: Each window's embedding is averaged with this many neighbours each side before clustering.
+    context_windows: int = Field(2, ge=0, le=10)
+    #: Turns shorter than this between two others are given to a neighbour (merges short flips).
+    min_turn_s: float = Field(0.5, ge=0)
+    #: Silence shorter than this inside one speaker's speech does not end the turn.
+    max_gap_s: float = Field(0.6, ge=0)
+    #: A cluster owning less speech than this is not a speaker of its own (mixed windows at turn
+    #: changes): it joins the nearest one, unless num_speakers was given.
+    min_speaker_s: float = Field(1.0, ge=0)
+    #: The pipeline the "pyannote" backend loads (needs its hub weights and a token).
+    pyannote_pipeline: str = "pyannote/speaker-diarization-3.1"
+    #: Silero VAD: silence that separates speech regions, and padding kept around speech.
+    vad_min_silence_ms: int = Field(250, ge=50)
+    vad_pad_ms: int = Field(60, ge=0)
+
+
 class AsrParams(Section):
     backend: Literal["faster-whisper", "openai-whisper"] = "faster-whisper"
     #: A model name (chameleon: "small.en", "large-v3") or a local path; "packaged" means the
@@ -35,3 +66,5 @@ class AsrParams(Section):
     gpus_per_task: float = Field(0.5, ge=0)
     #: Tool that rebuilds an openai-whisper checkpoint from the packaged CTranslate2 model.
     converter: Path = Path("../shared/tools/ct2_whisper_to_openai.py")
+    #: Speaker diarization, used where speakers are asked for (/transcribe?speakers=true).
+    diarization: DiarizationParams = DiarizationParams()

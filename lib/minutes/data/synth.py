@@ -26,7 +26,11 @@ from minutes.asr.audio import to_wav16k
 VOICES: tuple[tuple[str, int], ...] = (
     ("en-us+m3", 40), ("en-gb+f2", 65), ("en-us+m7", 25), ("en-gb-x-rp+f4", 75),
     ("en-us+m1", 55), ("en-gb-scotland+f1", 50), ("en-029+m4", 35), ("en-us+f3", 60),
+    ("en-gb-x-gbclan+m6", 45), ("en-gb-x-gbcwmd+f5", 70), ("en-gb+m2", 30), ("en-us+f1", 85),
 )
+#: The hard case for diarization: one espeak-ng voice for every speaker, only the pitch differs.
+SAME_VOICE: tuple[tuple[str, int], ...] = (("en-us+m3", 20), ("en-us+m3", 50), ("en-us+m3", 80), ("en-us+m3", 35),
+                                           ("en-us+m3", 65), ("en-us+m3", 95))
 
 
 class SynthError(RuntimeError):
@@ -40,6 +44,7 @@ class RenderedTurn:
     start: float  # seconds in the rendered track
     end: float
     voice: str
+    pitch: int = 50
 
 
 def _espeak() -> str:
@@ -49,10 +54,10 @@ def _espeak() -> str:
     return exe
 
 
-def assign_voices(speakers: Sequence[str]) -> dict[str, tuple[str, int]]:
-    """A distinct voice per speaker, in order of first appearance (cycles after len(VOICES))."""
+def assign_voices(speakers: Sequence[str], voices: Sequence[tuple[str, int]] = VOICES) -> dict[str, tuple[str, int]]:
+    """A distinct voice per speaker, in order of first appearance (cycles after len(voices))."""
     order = list(dict.fromkeys(speakers))
-    return {s: VOICES[i % len(VOICES)] for i, s in enumerate(order)}
+    return {s: voices[i % len(voices)] for i, s in enumerate(order)}
 
 
 def speak(text: str, voice: str, pitch: int, words_per_minute: int) -> tuple[np.ndarray, int]:
@@ -70,31 +75,45 @@ def speak(text: str, voice: str, pitch: int, words_per_minute: int) -> tuple[np.
 
 
 def render_meeting(turns: Sequence[tuple[str, str]], out_wav: str | Path, words_per_minute: int = 170,
-                   pause_seconds: float = 0.4) -> list[RenderedTurn]:
+                   pause_seconds: float = 0.4, voices: Sequence[tuple[str, int]] = VOICES,
+                   overlap_seconds: float = 0.0, overlap_every: int = 2) -> list[RenderedTurn]:
     """Render (speaker, text) turns into one 16 kHz mono WAV; returns each turn's timing.
-    Empty turns are skipped. The WAV is written atomically."""
-    voices = assign_voices([s for s, t in turns if t.strip()])
-    pieces: list[np.ndarray] = []
+    Empty turns are skipped. The WAV is written atomically.
+
+    Harder cases for diarization: `voices` (e.g. SAME_VOICE: one voice, different pitches) and
+    `overlap_seconds` > 0: every `overlap_every`-th change of speaker starts that many seconds
+    before the previous turn ends (at most half of it), the two voices mixed."""
+    assigned = assign_voices([s for s, t in turns if t.strip()], voices)
+    placed: list[tuple[int, np.ndarray]] = []
     rendered: list[RenderedTurn] = []
-    rate, pos = 22050, 0
+    rate, pos, changes = 22050, 0, 0
     for speaker, text in turns:
         if not text.strip():
             continue
-        voice, pitch = voices[speaker]
+        voice, pitch = assigned[speaker]
         samples, rate = speak(text, voice, pitch, words_per_minute)
-        pause = np.zeros(int(pause_seconds * rate), dtype="<i2")
-        rendered.append(RenderedTurn(speaker, text, round(pos / rate, 3), round((pos + len(samples)) / rate, 3), voice))
-        pieces += [samples, pause]
-        pos += len(samples) + len(pause)
+        start = pos
+        if rendered and rendered[-1].speaker != speaker:
+            changes += 1
+            if overlap_seconds > 0 and overlap_every > 0 and changes % overlap_every == 0:
+                prev_len = len(placed[-1][1])
+                start = placed[-1][0] + prev_len - min(int(overlap_seconds * rate), prev_len // 2)
+        rendered.append(RenderedTurn(speaker, text, round(start / rate, 3), round((start + len(samples)) / rate, 3),
+                                     voice, pitch))
+        placed.append((start, samples))
+        pos = max(pos, start + len(samples) + int(pause_seconds * rate))
     if not rendered:
         raise SynthError(f"{out_wav}: nothing to render (every turn is empty)")
+    track = np.zeros(pos, dtype=np.int32)
+    for start, samples in placed:
+        track[start:start + len(samples)] += samples
     with tempfile.TemporaryDirectory(prefix="minutes-synth-") as tmp:
         raw = Path(tmp) / "track.wav"
         with wave.open(str(raw), "wb") as w:
             w.setnchannels(1)
             w.setsampwidth(2)
             w.setframerate(rate)
-            w.writeframes(np.concatenate(pieces).tobytes())
+            w.writeframes(np.clip(track, -32768, 32767).astype("<i2").tobytes())
         to_wav16k(raw, out_wav)  # atomic
     return rendered
 

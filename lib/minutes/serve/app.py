@@ -133,14 +133,18 @@ def create_app(params: Params, state: ServiceState | None = None) -> FastAPI:
         await form.close()
         return path, values
 
-    @app.post("/transcribe", summary="Transcribe an audio upload (json, txt or vtt)",
+    @app.post("/transcribe", summary="Transcribe an audio upload (json, txt, vtt or srt; speakers=true diarizes)",
               openapi_extra=_multipart("an audio file (wav, mp3, ogg, flac, m4a, mp4, webm ...)"))
-    async def transcribe(request: Request, format: str = "json") -> Response:
-        if format not in ("json", "txt", "vtt"):
-            raise ApiError(422, f"format must be json, txt or vtt, got {format!r}")
+    async def transcribe(request: Request, format: str = "json", speakers: bool = False,
+                         num_speakers: int | None = None) -> Response:
+        if format not in ("json", "txt", "vtt", "srt"):
+            raise ApiError(422, f"format must be json, txt, vtt or srt, got {format!r}")
+        if num_speakers is not None and not 1 <= num_speakers <= 32:
+            raise ApiError(422, f"num_speakers must be between 1 and 32, got {num_speakers}")
         path, _ = await receive_file(request)
         try:
-            segments = await run_in_threadpool(ingest.transcribe, st(request), path)
+            segments = await run_in_threadpool(ingest.transcribe, st(request), path, speakers or bool(num_speakers),
+                                               num_speakers)
         finally:
             shutil.rmtree(path.parent, ignore_errors=True)
         from minutes import asr
@@ -149,6 +153,8 @@ def create_app(params: Params, state: ServiceState | None = None) -> FastAPI:
             return PlainTextResponse(asr.to_txt(segments), media_type="text/plain; charset=utf-8")
         if format == "vtt":
             return PlainTextResponse(asr.to_vtt(segments), media_type="text/vtt; charset=utf-8")
+        if format == "srt":
+            return PlainTextResponse(asr.to_srt(segments), media_type="application/x-subrip; charset=utf-8")
         return JSONResponse({"file": path.name, "segments": segments, "txt": asr.to_txt(segments),
                              "vtt": asr.to_vtt(segments)})
 

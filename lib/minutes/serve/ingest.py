@@ -31,14 +31,20 @@ def check_meeting_id(state: "ServiceState", meeting_id: str | None) -> str:
     return meeting_id
 
 
-def transcribe(state: "ServiceState", audio: Path) -> list[dict[str, Any]]:
-    """ASR segments (start, end, text, timing "real") of a decodable audio file."""
+def transcribe(state: "ServiceState", audio: Path, speakers: bool = False,
+               num_speakers: int | None = None) -> list[dict[str, Any]]:
+    """ASR segments (start, end, text, timing "real") of a decodable audio file; with `speakers`,
+    each also has its diarized speaker ("Speaker 1..n", minutes.asr.diarize)."""
     probe_audio(audio)
     from minutes.asr import transcribe_file
 
     with state.asr_lock:  # one Whisper decode at a time: it already uses every core
         try:
             segments = transcribe_file(audio, state.params)
+            if speakers:
+                from minutes.asr.diarize import diarize_file, label_segments
+
+                segments = label_segments(segments, diarize_file(audio, state.params.asr.diarization, num_speakers))
         except (RuntimeError, ValueError, OSError) as exc:
             raise ApiError(422, f"{audio.name}: could not be transcribed "
                                 f"({without_dir(str(exc), audio.parent)})") from exc

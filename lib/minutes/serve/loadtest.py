@@ -175,3 +175,32 @@ def figures(reports: Sequence[LoadReport]) -> dict[str, float]:
         for f in ("p50_ms", "p95_ms", "p99_ms", "throughput_rps", "errors", "requests", "concurrency"):
             out[f"{key}_{f}"] = s[f]
     return out
+
+
+def minutes_timings(base_url: str, meeting_ids: Sequence[str], timeout_s: float = 300.0) -> list[dict[str, Any]]:
+    """Cold `/minutes` of each meeting, one after another: seconds, and which sections the model wrote."""
+    import time
+
+    from minutes.serve.client import Client
+
+    client = Client(base_url, timeout_s=timeout_s)
+    rows = []
+    for mid in meeting_ids:
+        t0 = time.perf_counter()
+        doc = client.minutes(mid)
+        by = doc.get("written_by") or {}
+        rows.append({"meeting_id": mid, "seconds": round(time.perf_counter() - t0, 2),
+                     "model_sections": sum(v == "model" for v in by.values()), "sections": len(by),
+                     "fallback": ", ".join(f"{k}: {v}" for k, v in (doc.get("fallback") or {}).items())})
+    return rows
+
+
+def minutes_figures(rows: Sequence[dict[str, Any]]) -> dict[str, float]:
+    """minutes_p50_s / minutes_max_s / minutes_model_share (sections written by the model)."""
+    import statistics
+
+    if not rows:
+        return {}
+    seconds = [r["seconds"] for r in rows]
+    return {"minutes_p50_s": round(statistics.median(seconds), 2), "minutes_max_s": max(seconds),
+            "minutes_model_share": round(sum(r["model_sections"] for r in rows) / max(1, sum(r["sections"] for r in rows)), 3)}
