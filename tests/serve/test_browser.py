@@ -3,11 +3,13 @@ get minutes, see an error shown (not a blank page) for a refused question."""
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import pytest
 
+from minutes.online.answer_log import sqlite_path
 from tests.serve.browser import Browser, chromium_binary
 
 pytestmark = [pytest.mark.slow,
@@ -41,6 +43,20 @@ def test_page_asks_and_shows_cited_sources(page: Browser) -> None:
                         "said: li.querySelector('.said').textContent}))")
     assert sources and all(s["when"].startswith("design01 ") for s in sources)
     assert any("yellow" in s["said"] for s in sources) and all(s["who"] for s in sources)
+
+
+def test_page_rates_the_shown_answer(page: Browser, serve_env: dict[str, Any]) -> None:
+    assert page.eval("document.getElementById('rate').hidden")  # nothing shown, nothing to rate
+    assert ask(page, "Who will write the report to the minister?", "budget02") == "done"
+    answer_id = page.eval("document.getElementById('rate').dataset.answerId")
+    page.eval("document.getElementById('rate-down').click()")
+    assert page.wait("['done', 'error'].includes(document.getElementById('rate').dataset.state) "
+                     "&& document.getElementById('rate').dataset.state") == "done"
+    assert page.eval("document.getElementById('rate-down').getAttribute('aria-pressed')") == "true"
+    with sqlite3.connect(sqlite_path(serve_env["params"])) as db:
+        rows = db.execute("SELECT f.rating, a.question FROM feedback f JOIN answers a USING (answer_id) "
+                          "WHERE answer_id = ?", (answer_id,)).fetchall()
+    assert rows == [("down", "Who will write the report to the minister?")]
 
 
 def test_page_minutes_button(page: Browser) -> None:

@@ -21,6 +21,24 @@ class LoadTestParams(Section):
     target_rps: float = Field(50.0, gt=0)
 
 
+class AnswerLogParams(Section):
+    """Where answers and their feedback are logged (minutes.online.answer_log)."""
+
+    #: sqlite: <work_dir>/serve/<sqlite_file> in WAL mode (local, ci). postgres: the platform's
+    #: database at the URL held by the environment variable `url_env` (not implemented offline).
+    backend: Literal["sqlite", "postgres"] = "sqlite"
+    sqlite_file: str = Field("answers.db", pattern=r"^[A-Za-z0-9_.-]+$")
+    #: Name of the environment variable holding the Postgres URL (never the URL itself: it has a password).
+    url_env: str = "MINUTES_ANSWER_LOG_URL"
+    #: NORMAL (WAL): a committed row survives a crash of the service; FULL also a power cut, at an
+    #: fsync per answer.
+    synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
+    #: How long a write waits for another process's write lock before failing.
+    busy_timeout_s: float = Field(10.0, gt=0)
+    max_correction_chars: int = Field(2000, ge=1)
+    max_flags: int = Field(50, ge=1)
+
+
 class ServeParams(Section):
     host: str = "127.0.0.1"
     port: int = Field(8800, ge=1, le=65535)
@@ -65,6 +83,7 @@ class ServeParams(Section):
     #: MLflow experiment of the 50_deploy runs (smoke and load-test figures, plot).
     mlflow_experiment: str = "deploy"
     loadtest: LoadTestParams = LoadTestParams()
+    answer_log: AnswerLogParams = AnswerLogParams()
 
     @field_validator("model_alias", mode="before")
     @classmethod

@@ -2,14 +2,31 @@
 extractively, and cite the utterances the answer rests on."""
 from __future__ import annotations
 
+import logging
 import time
 from typing import TYPE_CHECKING, Any
 
+from minutes.online.answer_log import AnswerRecord
+from minutes.online.records import ask_record
 from minutes.serve.errors import ApiError
 from minutes.serve.schemas import AskRequest
 
 if TYPE_CHECKING:
     from minutes.serve.state import ServiceState
+
+log = logging.getLogger(__name__)
+
+
+def log_answer(state: "ServiceState", rec: AnswerRecord) -> str | None:
+    """Log an answer; its id, or None when the log failed (the answer is still given, and counted)."""
+    if state.answer_log is None:
+        return None
+    try:
+        return state.answer_log.record(rec)
+    except Exception:  # a full disk or a locked database must not turn answers into 500s
+        log.exception("could not log answer")
+        state.metrics.answer_log_errors.inc()
+        return None
 
 
 def check_question(state: "ServiceState", req: AskRequest) -> tuple[str, int]:
@@ -79,7 +96,7 @@ def ask(state: "ServiceState", req: AskRequest) -> dict[str, Any]:
         sources = [state.corpus.cite(h, answer) for h in cited]
     mode = "generative" if use_model else "extractive"
     state.metrics.answers.labels(mode).inc()
-    return {
+    out = {
         "answer": answer or "No passage in the indexed meetings answers this question.",
         "mode": mode,
         "sources": sources,
@@ -88,3 +105,5 @@ def ask(state: "ServiceState", req: AskRequest) -> dict[str, Any]:
         "fallback": fallback,
         "latency_ms": round((time.perf_counter() - t0) * 1000, 2),
     }
+    out["answer_id"] = log_answer(state, ask_record(question, req.meeting_id, out, hits, out["latency_ms"]))
+    return out

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hmac
 import os
 import shutil
+import time
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
@@ -26,7 +27,10 @@ from minutes.serve.errors import ApiError
 from minutes.serve.metrics import Metrics, MetricsMiddleware
 from minutes.serve.minutes_doc import build_minutes
 from minutes.serve.model_minutes import write_minutes
-from minutes.serve.schemas import AskRequest, AskResponse, IngestResponse, MeetingInfo, MinutesRequest, MinutesResponse
+from minutes.online import feedback as feedback_rules
+from minutes.online.records import minutes_record
+from minutes.serve.schemas import (AskRequest, AskResponse, FeedbackRequest, FeedbackResponse, IngestResponse,
+                                   MeetingInfo, MinutesRequest, MinutesResponse)
 from minutes.serve.state import ServiceState, build_state
 from minutes.serve.uploads import BodySizeLimit, safe_filename, save_stream
 
@@ -70,6 +74,8 @@ def create_app(params: Params, state: ServiceState | None = None) -> FastAPI:
             yield
         finally:
             st.watcher.stop()
+            if st.answer_log is not None:
+                st.answer_log.close()
 
     app = FastAPI(title="Minutes API", version=__version__, lifespan=lifespan,
                   description="Questions about meetings answered from their transcripts, with cited passages; "
@@ -102,6 +108,7 @@ def create_app(params: Params, state: ServiceState | None = None) -> FastAPI:
               summary="Minutes of a meeting (summary, decisions, action items) with citations",
               responses={200: {"content": {"text/markdown": {}}}})
     def minutes(req: MinutesRequest, request: Request) -> Any:
+        t0 = time.perf_counter()
         s = st(request)
         if req.meeting_id not in s.corpus:
             raise ApiError(404, f"unknown meeting_id {req.meeting_id!r} (see GET /meetings)")
@@ -111,9 +118,23 @@ def create_app(params: Params, state: ServiceState | None = None) -> FastAPI:
             transient = {"busy", "timeout"} & set((doc.get("fallback") or {}).values())
             if not transient:  # a busy or slow model may write them next time
                 s.minutes_cache[req.meeting_id] = doc
+        latency_ms = round((time.perf_counter() - t0) * 1000, 2)
+        answer_id = answering.log_answer(s, minutes_record(req.meeting_id, doc, latency_ms))
         if req.format == "markdown":
-            return PlainTextResponse(doc["markdown"], media_type="text/markdown; charset=utf-8")
-        return doc
+            return PlainTextResponse(doc["markdown"], media_type="text/markdown; charset=utf-8",
+                                     headers={"X-Answer-Id": answer_id} if answer_id else None)
+        return {**doc, "answer_id": answer_id}  # a copy: the cached doc is shared by every response
+
+    @app.post("/feedback", response_model=FeedbackResponse, status_code=201,
+              summary="Rate an answer (up or down), optionally with a correction and flags on cited passages")
+    def feedback(req: FeedbackRequest, request: Request) -> dict[str, Any]:
+        s = st(request)
+        if s.answer_log is None:
+            raise ApiError(503, "feedback is disabled: this service keeps no answer log")
+        stored = feedback_rules.submit(s.answer_log, s.params.serve.answer_log, req.answer_id, req.rating,
+                                       req.correction, req.flags)
+        s.metrics.feedback.labels(stored["rating"], stored["model_version"] or "none").inc()
+        return stored
 
     async def receive_file(request: Request, fields: tuple[str, ...] = ()) -> tuple[Path, dict[str, str]]:
         """Save the multipart field `file` under a fresh spool dir; returns its path and text fields."""

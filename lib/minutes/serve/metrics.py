@@ -27,6 +27,19 @@ class Metrics:
         self.index_meetings = Gauge("minutes_index_meetings", "meetings the service can answer about", registry=r)
         self.ingests = Counter("minutes_ingests", "meetings ingested", registry=r)
         self.answers = Counter("minutes_answers", "answers by mode", ["mode"], registry=r)
+        #: the version as a label (the gauge above holds it as a value), for joining per-process
+        #: series to the model version in PromQL (ansible/roles/platform/files/prometheus)
+        self.model_info = Gauge("minutes_model_info", "1 for the model version this process serves",
+                                ["alias", "model_version"], registry=r)
+        self.feedback = Counter("minutes_feedback", "feedback posted, by rating and the rated answer's model version "
+                                "(none: extractive)", ["rating", "model_version"], registry=r)
+        self.answer_log_errors = Counter("minutes_answer_log_errors", "answers that could not be logged", registry=r)
+
+    def set_model(self, alias: str, version: str | None) -> None:
+        """Both views of the served version: a number (0: extractive) and an info label."""
+        self.model_version.labels(alias).set(float(version) if (version or "").isdigit() else 0)
+        self.model_info.clear()
+        self.model_info.labels(alias, version or "none").set(1)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -37,6 +37,7 @@ class AskResponse(BaseModel):
     fallback: Literal["busy", "timeout", "empty"] | None = Field(
         None, description="why a generative request was answered extractively (model busy, too slow, or silent)")
     latency_ms: float
+    answer_id: str | None = Field(None, description="id to send POST /feedback about (null when the answer log failed)")
 
 
 class MinutesRequest(BaseModel):
@@ -69,6 +70,22 @@ class MinutesResponse(BaseModel):
         None, description="sections the model could not write (busy, timeout, ungrounded) and were extracted")
     groundedness: dict[str, float | None] = {}
     markdown: str
+    answer_id: str | None = Field(None, description="id to send POST /feedback about (also the X-Answer-Id header "
+                                                     "of a markdown response)")
+
+
+class FeedbackRequest(BaseModel):
+    answer_id: str = Field(..., description="the answer_id of an /ask or /minutes response")
+    rating: Literal["up", "down"]
+    correction: str | None = Field(None, description="what the answer should have said (serve.answer_log.max_correction_chars)")
+    flags: list[str] = Field([], description="cited passages that are wrong: a source's chunk_id (/ask) or "
+                                             "'<meeting_id>:<idx>' of a citation (/minutes)")
+
+
+class FeedbackResponse(BaseModel):
+    feedback_id: int
+    answer_id: str
+    rating: Literal["up", "down"]
 
 
 class MeetingInfo(BaseModel):

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from minutes.config import Params
+from minutes.online.answer_log import AnswerLog, open_answer_log
 from minutes.serve.corpus import Corpus
 from minutes.serve.generation import GenerationQueue
 from minutes.serve.metrics import Metrics
@@ -28,6 +29,8 @@ class ServiceState:
     #: the one model worker of this process (requests queue and are batched; see serve.generation)
     generation: GenerationQueue = field(default_factory=GenerationQueue)
     minutes_cache: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: every answer and its feedback (minutes.online.answer_log); None: not logged
+    answer_log: AnswerLog | None = None
 
     @functools.cache
     def tokenizer(self) -> Any:
@@ -44,8 +47,7 @@ class ServiceState:
         self.metrics.index_meetings.set(len(self.corpus))
 
     def on_model_change(self, loaded: Loaded) -> None:
-        alias = self.params.serve.model_alias
-        self.metrics.model_version.labels(alias).set(float(loaded.version) if (loaded.version or "").isdigit() else 0)
+        self.metrics.set_model(self.params.serve.model_alias, loaded.version)
         self.minutes_cache.clear()
 
     __hash__ = object.__hash__  # functools.cache on a method needs a hashable self
@@ -63,7 +65,7 @@ def build_state(params: Params, metrics: Metrics | None = None, watch: bool = Tr
                 else embedder_for(params, query_backend, threads=params.serve.torch_threads))
     retriever = Retriever.open(params, embedder)
     metrics = metrics or Metrics()
-    state = ServiceState(params, corpus, retriever, ModelWatcher(params), metrics)
+    state = ServiceState(params, corpus, retriever, ModelWatcher(params), metrics, answer_log=open_answer_log(params))
     state.watcher._on_change = state.on_model_change
     indexed = {m["meeting_id"] for m in retriever.meetings()}
     for mid in corpus.ingested_ids():
