@@ -6,6 +6,7 @@ A checkpoint directory is also a complete saved model: `Generator.from_dir` load
 """
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 import time
@@ -138,6 +139,9 @@ def run_trial(config: dict[str, Any], setup: TrialSetup) -> None:
     from minutes.generate.generator import Generator
 
     torch.set_num_threads(max(1, setup.threads))
+    # Ray forwards a worker's stderr into the notebook: keep library INFO chatter out of it
+    for name in ("mlflow", "transformers", "peft"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     ctx = tune.get_context()
     trial_id, trial_name = ctx.get_trial_id(), ctx.get_trial_name()
     tokenizer, model = load_model(setup, config)
