@@ -11,11 +11,10 @@ there"), costs microseconds, and a model that copies words from the wrong meetin
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any, Mapping, Sequence
 
 from minutes.evaluate.sentences import split_sentences
-from minutes.text import content_words
+from minutes.answer.extractive import content_terms
 
 #: Share of a sentence's content words an utterance must hold to support it.
 SUPPORT_THRESHOLD = 0.5
@@ -23,21 +22,9 @@ SUPPORT_THRESHOLD = 0.5
 MAX_SUPPORT = 2
 
 
-@lru_cache(maxsize=1)
-def _stemmer() -> Any:
-    from nltk.stem.porter import PorterStemmer  # pure Python, needs no nltk data download
-
-    return PorterStemmer()
-
-
-@lru_cache(maxsize=65536)
-def _stem(word: str) -> str:
-    return _stemmer().stem(word)
-
-
-def stems(text: str) -> set[str]:
-    """Stemmed content words of `text` (the unit of support)."""
-    return {_stem(w) for w in content_words(text) if len(w) > 1}
+def stems(text: str) -> frozenset[str]:
+    """Stemmed content words of `text` (the unit of support): the extractive answerer's rule."""
+    return content_terms(text)
 
 
 @dataclass

@@ -86,8 +86,9 @@ def _lora_row(profile: str) -> dict[str, Any] | None:
     if not path.is_file():
         return None
     metrics = read_json(path)
-    return {"model": f"{params.train.base_model} + LoRA (40_evaluate)", "metrics": metrics.get("systems", metrics)}
-
+    names = {"R-1": "rouge1", "R-2": "rouge2", "R-Lsum": "rougeLsum", "groundedness": "groundedness"}
+    return {"model": f"{params.train.base_model} (40_evaluate, {metrics['queries']} queries)",
+            "systems": {row["system"]: {new: row.get(old) for old, new in names.items()} for row in metrics["summary"]}}
 
 def run(args: Any) -> dict[str, Any]:
     profile = os.environ.get("MINUTES_BENCH_PROFILE", "local")
