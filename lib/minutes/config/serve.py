@@ -64,6 +64,11 @@ class ServeParams(Section):
     #: thread each avoids oversubscribing the cores (measured: 2 threads made embedding 10x slower
     #: under load on a 2-core machine).
     torch_threads: int = Field(1, ge=1)
+    #: Runtime of the generator, in the service and in 40_evaluate (which scores what is served):
+    #: "torch" (eager, GPUs) or "ctranslate2" (CPU: the model converted once, cached; int8
+    #: weights decode about twice as fast as torch fp32 here, see minutes.generate.runtime).
+    runtime: Literal["torch", "ctranslate2"] = "torch"
+    compute_type: Literal["int8", "int8_float32", "float32", "int8_float16", "float16", "bfloat16"] = "int8"
     #: Token budgets of generated text per task: an answer, and a meeting's summary paragraph.
     answer_tokens: int = Field(64, ge=8, le=1024)
     minutes_tokens: int = Field(128, ge=16, le=2048)

@@ -81,12 +81,15 @@ def extractive_predictions(contexts: Sequence[dict[str, Any]], words: dict[str, 
 
 
 def load_generator(params: Params, system: System) -> Any:
+    """The system's generator on the serving runtime (the gate judges what will be served)."""
+    import torch
+
+    from minutes.generate import runtime
     from minutes.generate.generator import Generator
     from minutes.generate.registry import load_registered
 
-    if system.kind == "base":
-        return Generator.base(params)
-    return load_registered(params, system.version)
+    gen = Generator.base(params) if system.kind == "base" else load_registered(params, system.version)
+    return runtime.apply(gen, params, threads=torch.get_num_threads())
 
 
 def generator_predictions(generator: Any, contexts: Sequence[dict[str, Any]], batch_size: int,

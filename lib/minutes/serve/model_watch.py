@@ -47,9 +47,10 @@ def registry_version(params: Params) -> str | None:
 
 
 def load_generator(params: Params) -> Any:
+    from minutes.generate import runtime
     from minutes.generate.registry import load_registered
 
-    return load_registered(params, params.serve.model_alias)
+    return runtime.apply(load_registered(params, params.serve.model_alias), params)
 
 
 class ModelWatcher:

@@ -1,0 +1,98 @@
+"""The CTranslate2 runtime: same greedy output as torch in float32, cached conversion, time limit."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from minutes.generate import runtime as rt
+from minutes.generate.generator import Generator
+from tests.generate.fixtures import tiny_t5
+
+PROMPTS = ["Answer the question. question: what was decided about the budget? transcript: Alice: we cut it.",
+           "Summarize the whole meeting."]
+
+
+@pytest.fixture(scope="module")
+def causal_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from minutes.packaged_lm import ensure
+
+    return ensure("packaged-smollm2-tiny", tmp_path_factory.mktemp("lm"))
+
+
+def _plain(path: Path) -> Generator:
+    gen = Generator.from_dir(path, device="cpu")
+    gen.generation = {"num_beams": 1}
+    return gen
+
+
+def test_causal_float32_matches_torch_greedy(causal_dir: Path, tmp_path: Path) -> None:
+    gen = _plain(causal_dir)
+    want = gen.generate(PROMPTS, 16)
+    assert all(want), "the tiny random LM writes something (else the comparison says nothing)"
+    gen.accelerate("ctranslate2", "float32", cache_root=tmp_path)
+    assert gen.runtime == "ctranslate2-float32"
+    assert gen.generate(PROMPTS, 16) == want
+    gen.accelerate("torch")
+    assert gen.runtime == "torch" and gen.generate(PROMPTS, 16) == want
+
+
+def test_seq2seq_float32_matches_torch_greedy(tmp_path: Path) -> None:
+    gen = _plain(tiny_t5(tmp_path / "t5", seed=4))  # seed 4 writes non-empty text on PROMPTS[0]
+    want = gen.generate(PROMPTS, 12)
+    assert any(want)
+    gen.accelerate("ctranslate2", "float32", cache_root=tmp_path / "ct2")
+    assert gen.generate(PROMPTS, 12) == want
+
+
+def test_conversion_is_cached_and_a_damaged_cache_rebuilt(causal_dir: Path, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    gen = _plain(causal_dir)
+    gen.accelerate("ctranslate2", "int8", cache_root=tmp_path)
+    first = gen.generate(PROMPTS, 8)
+    (converted,) = [p for p in tmp_path.iterdir() if p.name.endswith("-int8")]
+    calls = []
+    import ctranslate2.converters as conv  # convert() imports the converter from here at call time
+
+    original = conv.TransformersConverter
+
+    class Counting(original):  # type: ignore[misc, valid-type]
+        def convert(self, *a, **k):  # noqa: ANN002, ANN003
+            calls.append(1)
+            return super().convert(*a, **k)
+
+    monkeypatch.setattr(conv, "TransformersConverter", Counting)
+    gen.accelerate("ctranslate2", "int8", cache_root=tmp_path)
+    assert calls == [] and gen.generate(PROMPTS, 8) == first
+    model_bin = converted / "model.bin"
+    model_bin.write_bytes(model_bin.read_bytes()[:1000])  # a torn write
+    gen.accelerate("ctranslate2", "int8", cache_root=tmp_path)
+    assert calls == [1] and gen.generate(PROMPTS, 8) == first
+
+
+def test_other_weights_get_another_cache_entry(causal_dir: Path, tmp_path: Path) -> None:
+    a = rt.source_digest([causal_dir])
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    for f in causal_dir.iterdir():
+        if f.is_file():
+            (copy / f.name).write_bytes(f.read_bytes())
+    assert rt.source_digest([copy]) == a
+    weights = next(copy.glob("*.safetensors"))
+    data = bytearray(weights.read_bytes())
+    data[-1] ^= 1
+    weights.write_bytes(bytes(data))
+    assert rt.source_digest([copy]) != a
+
+
+def test_max_time_stops_decoding(causal_dir: Path, tmp_path: Path) -> None:
+    gen = _plain(causal_dir)
+    gen.accelerate("ctranslate2", "float32", cache_root=tmp_path)
+    full = gen.tokenizer(gen.generate(PROMPTS[:1], 200)[0], add_special_tokens=False)["input_ids"]
+    cut = gen.tokenizer(gen.generate(PROMPTS[:1], 200, max_time=0.0)[0], add_special_tokens=False)["input_ids"]
+    assert len(full) > 20 and len(cut) <= 2
+
+
+def test_unknown_runtime_is_refused(causal_dir: Path) -> None:
+    with pytest.raises(ValueError, match="unknown generation runtime"):
+        _plain(causal_dir).accelerate("onnx")
