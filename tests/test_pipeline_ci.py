@@ -55,7 +55,8 @@ def _free_port() -> int:
 def ports(tmp_path: Path) -> list[str]:
     """Own ports, so a ci service someone left on the default ports is not mistaken for ours, and a
     fresh work dir, so nothing cached from an earlier run can stand in for this one."""
-    overrides = [f"mlflow.port={_free_port()}", f"serve.port={_free_port()}", f"work_dir={tmp_path / 'work'}"]
+    overrides = [f"mlflow.port={_free_port()}", f"serve.port={_free_port()}",
+                 f"monitor.prometheus_port={_free_port()}", f"work_dir={tmp_path / 'work'}"]
     yield overrides
     from minutes.config import load_params
     from minutes.platform.local_services import stop_all
