@@ -18,7 +18,7 @@ from tests.online.ports import free_port
 from tests.serve.conftest import write_corpus
 
 #: (meeting, domain, split, question, gold answer): Product and Academic are in-domain, Committee
-#: is the held-back domain (monitor.simulate.held_back_domain)
+#: is the held-back domain (monitor.held_back_domain)
 QUESTIONS = [
     ("design01", "Product", "train", "What material did the designer suggest for the case?", "a rubber case"),
     ("design01", "Product", "train", "Which colour do young people want?", "bright colours, mostly yellow"),
@@ -49,7 +49,7 @@ def online_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[st
     overrides = [f"work_dir={work}", f"serve.port={free_port()}", f"mlflow.port={free_port()}",
                  f"monitor.prometheus_port={free_port()}", "serve.alias_poll_seconds=30",
                  "data.chunks.target_tokens=48", "data.chunks.max_tokens=80", "data.chunks.overlap_tokens=12",
-                 "monitor.drift.window=10", "monitor.drift.every=5", "monitor.drift.permutations=100"]
+                 "monitor.drift.window=10", "monitor.drift.every=5", "monitor.drift.permutations=200"]
     params = load_params("ci", overrides)
     from minutes.notebook import configure_environment
 

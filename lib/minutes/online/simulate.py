@@ -104,8 +104,8 @@ def plan(pools: dict[str, list[dict[str, Any]]], cfg: SimulateParams) -> list[li
     for n, phase in enumerate(cfg.phases):
         pool = pools.get(phase.source) or []
         if not pool:
-            raise ValueError(f"phase {n} ({phase.source}): no questions (is the domain "
-                             f"{cfg.held_back_domain!r} in the ETL queries?)")
+            raise ValueError(f"phase {n} ({phase.source}): no questions (for held-back: is "
+                             "monitor.held_back_domain a domain of the ETL queries?)")
         times = arrivals(rng, phase)
         order = np.concatenate([rng.permutation(len(pool)) for _ in range(len(times) // len(pool) + 1)])
         rates = rng.random(len(times)) < cfg.feedback_share
@@ -269,4 +269,4 @@ def pools_for(params: Any) -> dict[str, list[dict[str, Any]]]:
     path = params.stage_dir("etl") / schema.QUERIES
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no queries; run notebook 10_etl for profile {params.profile!r}")
-    return question_pools(read_jsonl(path), params.evaluate.split, params.monitor.simulate.held_back_domain)
+    return question_pools(read_jsonl(path), params.evaluate.split, params.monitor.held_back_domain)
