@@ -57,12 +57,13 @@ class DriftParams(Section):
     #: the reference: up to `reference_size` questions of this split (outside the held-back domain)
     reference_split: str = "train"
     reference_size: int = Field(400, ge=2)
-    #: a test runs on the last `window` questions every `every` new ones (in a background thread).
+    #: a test runs on the last `window` questions every `every` new ones (in a background thread;
+    #: every = window: disjoint windows, a test per 30 questions).
     #: Measured on QMSum (tests/online/test_drift.py): with 30 questions, 400 reference questions,
     #: 500 permutations and alpha 0.005, in-domain windows alarm in ~3 %, held-back-domain and
     #: off-topic windows in 100 %; a test costs ~0.1 s on one core.
     window: int = Field(30, ge=5)
-    every: int = Field(10, ge=1)
+    every: int = Field(30, ge=1)
     permutations: int = Field(500, ge=20)
     #: the alarm: permutation p-value of the MMD (and the KS p-value of top-1 scores) below this;
     #: keep it above 1 / (permutations + 1), the smallest p-value the test can give

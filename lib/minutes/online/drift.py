@@ -110,7 +110,8 @@ class DriftMonitor:
 
     `embed` maps questions to unit vectors (the index's model) and `top1` vectors to their best
     cosine against the index (the retrieval confidence). The reference (`reference_questions`)
-    is embedded at the first test, in that thread, so fitting costs the service no start-up time.
+    is embedded by `fit()`, which the service calls before it reports ready (the first test
+    would otherwise do it, competing with the first requests for the CPU).
     `observe` is what the request path calls: an append under a lock, and a thread start when a
     test is due and none runs (a due test is skipped, not queued, while one runs)."""
 

@@ -121,6 +121,10 @@ class SimulationResult:
     records: pd.DataFrame
     phases: list[dict[str, Any]] = field(default_factory=list)
 
+    def spans(self) -> pd.DataFrame:
+        """Per phase: its name and wall-clock start and end (epoch seconds), to cut series by."""
+        return pd.DataFrame([{k: ph[k] for k in ("phase", "start", "end")} for ph in self.phases])
+
     def summary(self) -> pd.DataFrame:
         """Per phase: sent, achieved rate, status counts, latency percentiles, feedback."""
         rows = []
@@ -214,7 +218,7 @@ async def _run(url: str, planned: list[list[Planned]], cfg: SimulateParams, rate
     gate = asyncio.Semaphore(cfg.max_in_flight)
     async with httpx.AsyncClient(base_url=url, timeout=cfg.timeout_s, limits=limits, trust_env=False) as client:
         for phase_cfg, users in zip(cfg.phases, planned):
-            t0 = time.perf_counter()
+            t0, started = time.perf_counter(), time.time()
 
             async def guarded(p: Planned, scheduled: float) -> dict[str, Any]:
                 try:
@@ -233,7 +237,8 @@ async def _run(url: str, planned: list[list[Planned]], cfg: SimulateParams, rate
             sent_for = max(phase_cfg.duration_s, time.perf_counter() - t0)
             records += await asyncio.gather(*tasks)
             phases.append({"phase": users[0].phase if users else phase_cfg.source, "rate": phase_cfg.rate,
-                           "seconds": sent_for, "wall_s": time.perf_counter() - t0})
+                           "seconds": sent_for, "wall_s": time.perf_counter() - t0,
+                           "start": started, "end": time.time()})
     return SimulationResult(pd.DataFrame(records), phases)
 
 

@@ -56,7 +56,7 @@ def drift_monitor(params: "Params", retriever: Any, metrics: "Metrics") -> Drift
         return None
 
     def embed(texts: list[str]) -> np.ndarray:
-        return np.asarray(retriever.embedder.encode(texts), dtype=np.float32)
+        return np.asarray(retriever.encode_queries(texts), dtype=np.float32)
 
     def top1(vecs: np.ndarray) -> np.ndarray:
         return (np.asarray(retriever.vectors(), dtype=np.float32) @ vecs.T).max(0)

@@ -73,6 +73,8 @@ def build_state(params: Params, metrics: Metrics | None = None, watch: bool = Tr
     from minutes.serve.drift_watch import drift_monitor
 
     state.drift = drift_monitor(params, retriever, metrics)
+    if state.drift is not None:
+        state.drift.fit()  # embeds the reference questions (~2 s for 400 on local) before /readyz
     indexed = {m["meeting_id"] for m in retriever.meetings()}
     for mid in corpus.ingested_ids():
         if mid not in indexed:
