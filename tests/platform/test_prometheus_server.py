@@ -4,6 +4,7 @@ restart, re-reading its config on reload, and stopped."""
 from __future__ import annotations
 
 import shutil
+import subprocess
 import time
 from pathlib import Path
 from typing import Iterator
@@ -86,6 +87,9 @@ def test_scrapes_targets_evaluates_rules_and_stops(params: Params) -> None:
 
 
 def test_config_names_the_repository_rules_and_profile_intervals(params: Params) -> None:
+    path = ps.write_config(params)
+    out = subprocess.run(["promtool", "check", "config", str(path)], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and "SUCCESS" in out.stdout, out.stdout + out.stderr
     cfg = ps.config(params)
     assert cfg["global"]["scrape_interval"] == "500ms"
     assert [Path(f).name for f in cfg["rule_files"]] == ["minutes-rules.yml"]
