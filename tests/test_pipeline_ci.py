@@ -41,7 +41,12 @@ EXPECTED = {
     "50_deploy": {"serve_mode": _exactly("extractive"), "index_chunks": _exactly(508), "smoke_checks": _exactly(12),
                   "ask_extractive_errors": _exactly(0), "ask_extractive_requests": _exactly(200)},
     "60_demo": {"demo_mode": _exactly("extractive"), "demo_sources": lambda v: v >= 1},
-    "99_teardown": {"infra_mode": _exactly("plan"), "local_services_stopped": _exactly(2)},
+    "70_online": {"sim_5xx": _exactly(0), "sim_requests": lambda v: v > 300,
+                  # ci's reference is the questions of 4 train meetings, so val meetings' questions
+                  # differ from it too (measured 0.4); local (80 meetings) and tests/online: ~0
+                  "drift_alarm_in_domain": lambda v: v is not None and 0 <= v <= 1,
+                  "drift_alarm_drifted": lambda v: v is not None and v >= 0.5},
+    "99_teardown": {"infra_mode": _exactly("plan"), "local_services_stopped": _exactly(3)},
 }
 
 
@@ -55,7 +60,8 @@ def _free_port() -> int:
 def ports(tmp_path: Path) -> list[str]:
     """Own ports, so a ci service someone left on the default ports is not mistaken for ours, and a
     fresh work dir, so nothing cached from an earlier run can stand in for this one."""
-    overrides = [f"mlflow.port={_free_port()}", f"serve.port={_free_port()}", f"work_dir={tmp_path / 'work'}"]
+    overrides = [f"mlflow.port={_free_port()}", f"serve.port={_free_port()}",
+                 f"monitor.prometheus_port={_free_port()}", f"work_dir={tmp_path / 'work'}"]
     yield overrides
     from minutes.config import load_params
     from minutes.platform.local_services import stop_all

@@ -11,6 +11,8 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from minutes import REPO_ROOT
+from minutes.online.drift import DriftOutcome, WindowResult
+from minutes.serve.drift_watch import publish
 from minutes.serve.metrics import Metrics
 
 RULES_DIR = REPO_ROOT / "ansible" / "roles" / "platform" / "files" / "prometheus"
@@ -42,6 +44,7 @@ def test_rules_name_only_metrics_the_service_exposes() -> None:
     m.latency.labels("/ask").observe(0.01)
     m.feedback.labels("up", "none").inc()
     m.set_model("staging", "3")
+    publish(m, WindowResult(30, DriftOutcome(0.01, 0.2, False), DriftOutcome(0.1, 0.5, False)))
     exposed = {s.name for fam in text_string_to_metric_families(m.render().decode()) for s in fam.samples}
     groups = yaml.safe_load(RULES.read_text())["groups"]
     exprs = " ".join(r["expr"] for g in groups for r in g["rules"])
@@ -49,4 +52,4 @@ def test_rules_name_only_metrics_the_service_exposes() -> None:
     assert used and used <= exposed, used - exposed
     records = {r["record"] for g in groups for r in g["rules"] if "record" in r}
     assert {"model_version:minutes_ask_latency_seconds:p95_5m", "model_version:minutes_requests_5xx:ratio_5m",
-            "model_version:minutes_feedback_down:ratio_30m"} <= records
+            "model_version:minutes_feedback_down:ratio_30m", "model_version:minutes_drift_statistic:max"} <= records

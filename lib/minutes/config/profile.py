@@ -11,6 +11,7 @@ from minutes.config.data import DataParams
 from minutes.config.evaluate import EvaluateParams
 from minutes.config.index import IndexParams
 from minutes.config.infra import InfraParams
+from minutes.config.monitor import MonitorParams
 from minutes.config.platform import MlflowParams, RayParams
 from minutes.config.runner import RunnerParams
 from minutes.config.serve import ServeParams
@@ -36,6 +37,7 @@ class Params(Section):
     evaluate: EvaluateParams = EvaluateParams()
     serve: ServeParams = ServeParams()
     mlflow: MlflowParams = MlflowParams()
+    monitor: MonitorParams = MonitorParams()
     ray: RayParams = RayParams()
     infra: InfraParams = InfraParams()
     runner: RunnerParams = RunnerParams()

@@ -291,6 +291,11 @@ class Retriever:
         """Forget remembered query vectors (latency measurements that include embedding)."""
         self._query_cache.clear()
 
+    def encode_queries(self, queries: Sequence[str]) -> "np.ndarray":
+        """Unit query vectors, from the cache when the question was searched before (the
+        service's drift monitor re-reads the vectors of the questions it was asked)."""
+        return self._encode_queries(queries)
+
     def _encode_queries(self, queries: Sequence[str], progress: bool = False) -> "np.ndarray":
         """Query vectors, remembered per text: evaluation and the service repeat queries
         (dense and hybrid, within and across meetings) and embedding dominates a search."""

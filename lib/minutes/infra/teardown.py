@@ -4,7 +4,7 @@ Order per node (GPU first, then KVM): Terraform destroy (when tf/kvm made the VM
 (waiting until they are gone), our floating IPs, the data volume (only with
 infra.delete_volume), security groups, leases; then the node's state file. Everything is found
 by its exact suffixed name (floating IPs by their description), so a second run finds nothing
-and deletes nothing. Local services (MLflow, API) are always stopped.
+and deletes nothing. Local services (MLflow, the API, Prometheus) are always stopped.
 """
 from __future__ import annotations
 

@@ -1,9 +1,10 @@
 """The background services of the embedded profiles, started and stopped by name.
 
 `mlflow` is the tracking server (platform.mlflow_server); `api` is the FastAPI service
-(`python -m minutes.serve`). Ansible's localhost playbooks and notebook 99 call this module's CLI:
+(`python -m minutes.serve`); `prometheus` scrapes it (platform.prometheus_server). Ansible's
+localhost playbooks and notebook 99 call this module's CLI:
 
-    python -m minutes.platform.local_services start|stop|status mlflow|api|all --profile ci [-p k=v]
+    python -m minutes.platform.local_services start|stop|status mlflow|api|prometheus|all --profile ci [-p k=v]
 """
 from __future__ import annotations
 
@@ -17,10 +18,11 @@ from typing import Callable
 from minutes.cache import code_version, hash_params
 from minutes.config import Params, load_params
 from minutes.io import write_text
-from minutes.platform import mlflow_server
+from minutes.platform import mlflow_server, prometheus_server
 from minutes.platform.processes import Service
 
-NAMES = ("mlflow", "api")
+#: in start order; stop_all stops them in reverse
+NAMES = ("mlflow", "api", "prometheus")
 
 
 def api_service(params: Params) -> Service:
@@ -40,6 +42,8 @@ def service(name: str, params: Params) -> Service:
         return mlflow_server.local_service(params)
     if name == "api":
         return api_service(params)
+    if name == "prometheus":
+        return prometheus_server.local_service(params)
     raise ValueError(f"unknown service {name!r}; have {NAMES}")
 
 
@@ -57,6 +61,8 @@ def start(name: str, params: Params, overrides: list[str]) -> dict[str, str]:
     changed since it was started (new parameters, code or token), as a deploy should."""
     if name == "mlflow":
         return {"url": mlflow_server.ensure_server(params), "action": "running"}
+    if name == "prometheus":
+        return {"url": prometheus_server.ensure_server(params), "action": "running"}
     svc = api_service(params)
     stamp = svc.state_dir / "api.deployed"
     want = api_fingerprint(params, overrides)
@@ -72,7 +78,7 @@ def start(name: str, params: Params, overrides: list[str]) -> dict[str, str]:
 
 
 def stop_all(params: Params) -> dict[str, bool]:
-    """Stop every local service (API first, then MLflow); True where one was running."""
+    """Stop every local service (Prometheus, the API, then MLflow); True where one was running."""
     return {name: service(name, params).stop() for name in reversed(NAMES)}
 
 

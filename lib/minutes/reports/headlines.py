@@ -43,8 +43,10 @@ HEADLINES: dict[str, tuple[Headline, ...]] = {
                     Headline("extractive.rougeLsum", "extractive rougeLsum", ".2f", "higher")),
     "50_deploy": (Headline("ask_extractive_p95_ms", "/ask p95 extractive", ".0f", "lower", " ms"),
                   Headline("ask_generative_p95_ms", "/ask p95 generative", ".0f", "lower", " ms")),
-    # Notebook 70 (issue 14) does not exist yet; these are the decisions it is to record.
-    "70_online": (Headline("canary_decision", "canary decision", "s"),
+    # canary_decision and retrain_triggered: the decisions 70 is to record (issue 14 items 5, 6)
+    "70_online": (Headline("sim_min_achieved_rps", "simulated rate held", ".1f", "higher", " req/s"),
+                  Headline("drift_alarm_drifted", "drift alarm on drifted traffic", ".0%", "higher"),
+                  Headline("canary_decision", "canary decision", "s"),
                   Headline("retrain_triggered", "retraining triggered")),
 }
 

@@ -71,6 +71,8 @@ def generative_answer(state: "ServiceState", generator: Any, question: str, hits
 def ask(state: "ServiceState", req: AskRequest) -> dict[str, Any]:
     t0 = time.perf_counter()
     question, k = check_question(state, req)
+    if state.drift is not None:
+        state.drift.observe(question)  # an append; the test runs in the monitor's own thread
     loaded = state.watcher.current
     if req.mode == "generative" and loaded.generator is None:
         raise ApiError(409, f"no model version holds the alias {state.params.serve.model_alias!r}; "

@@ -34,6 +34,15 @@ class Metrics:
         self.feedback = Counter("minutes_feedback", "feedback posted, by rating and the rated answer's model version "
                                 "(none: extractive)", ["rating", "model_version"], registry=r)
         self.answer_log_errors = Counter("minutes_answer_log_errors", "answers that could not be logged", registry=r)
+        #: drift of the questions asked (minutes.online.drift), per test: mmd (question embeddings)
+        #: and top1_ks (retrieval confidence); the last window's statistic, p-value and alarm
+        self.drift_statistic = Gauge("minutes_drift_statistic", "drift test statistic of the last window of "
+                                     "questions (mmd: MMD², top1_ks: KS distance)", ["test"], registry=r)
+        self.drift_p_value = Gauge("minutes_drift_p_value", "p-value of the last window's drift test", ["test"],
+                                   registry=r)
+        self.drift_alarm = Gauge("minutes_drift_alarm", "1 when the last window's p-value is below the alarm level",
+                                 ["test"], registry=r)
+        self.drift_tests = Counter("minutes_drift_tests", "windows of questions tested for drift", registry=r)
 
     def set_model(self, alias: str, version: str | None) -> None:
         """Both views of the served version: a number (0: extractive) and an info label."""

@@ -9,6 +9,7 @@ from typing import Any
 
 from minutes.config import Params
 from minutes.online.answer_log import AnswerLog, open_answer_log
+from minutes.online.drift import DriftMonitor
 from minutes.serve.corpus import Corpus
 from minutes.serve.generation import GenerationQueue
 from minutes.serve.metrics import Metrics
@@ -31,6 +32,8 @@ class ServiceState:
     minutes_cache: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: every answer and its feedback (minutes.online.answer_log); None: not logged
     answer_log: AnswerLog | None = None
+    #: drift of the questions asked (serve.drift_watch); None: off
+    drift: DriftMonitor | None = None
 
     @functools.cache
     def tokenizer(self) -> Any:
@@ -67,6 +70,11 @@ def build_state(params: Params, metrics: Metrics | None = None, watch: bool = Tr
     metrics = metrics or Metrics()
     state = ServiceState(params, corpus, retriever, ModelWatcher(params), metrics, answer_log=open_answer_log(params))
     state.watcher._on_change = state.on_model_change
+    from minutes.serve.drift_watch import drift_monitor
+
+    state.drift = drift_monitor(params, retriever, metrics)
+    if state.drift is not None:
+        state.drift.fit()  # embeds the reference questions (~2 s for 400 on local) before /readyz
     indexed = {m["meeting_id"] for m in retriever.meetings()}
     for mid in corpus.ingested_ids():
         if mid not in indexed:

@@ -1,0 +1,125 @@
+# %% [markdown]
+# # 70 · Online: simulated traffic, monitoring, drift
+#
+# After deployment: simulated users ask the running service questions it was not tuned on and
+# rate its answers; a real Prometheus scrapes the service and evaluates the repository's rules;
+# the panels of the Grafana dashboard are drawn from Prometheus' series; drift of the questions
+# is read per traffic phase.
+#
+# **Where it runs.** On the `local` and `ci` profiles (`infra.mode: plan`) everything is on this
+# machine, on loopback: the service 50_deploy left running (restarted if its parameters or code
+# changed), and Prometheus from the Debian package (`monitor.prometheus_port`, TSDB under
+# `<work_dir>/prometheus/`), started here and stopped by 99_teardown. On the `chameleon` profile
+# the platform's Prometheus (`monitor.prometheus_url`) is queried instead.
+
+# %% [markdown]
+# **Parameters.** `profile` picks `params/<profile>.yaml` (default: the `MINUTES_PROFILE` environment variable, else `local`); `overrides` are `key.sub=value` strings; `run_dir` is set by the pipeline runner.
+
+# %% tags=["parameters"]
+import os
+
+profile = os.environ.get("MINUTES_PROFILE", "local")  # set MINUTES_PROFILE=chameleon once, on the hub
+overrides = []
+run_dir = ""
+
+# %%
+import minutes.notebook as nb
+ctx = nb.start('70_online', profile, overrides, run_dir)
+params = ctx.params
+
+# %% [markdown]
+# ## 1. The service and Prometheus
+#
+# The service is started or kept (`minutes.platform.local_services`), then Prometheus, whose
+# scrape targets (`<work_dir>/prometheus/targets.json`, one per deployment) and rules
+# (`ansible/roles/platform/files/prometheus/*-rules.yml`, checked by promtool in the tests) are
+# written first. The tables show the scrape targets' health and the loaded rules.
+
+# %%
+import time
+import pandas as pd
+from minutes.infra.configure import as_list
+from minutes.online import dashboard, simulate
+from minutes.online.prometheus_query import PrometheusClient
+from minutes.platform import local_services, prometheus_server
+from minutes.serve.client import Client
+
+url = f'http://{params.serve.host}:{params.serve.port}'
+if params.infra.mode == 'plan':
+    print(local_services.start('api', params, as_list(overrides)))
+Client(url).wait_ready(300)
+prom = PrometheusClient(prometheus_server.ensure_server(params))
+prom.wait_for('up{job="minutes"} == 1', timeout=60)
+display(prom.targets()[['deployment', 'scrape_url', 'health', 'last_error']])
+prom.rules()
+
+# %% [markdown]
+# ## 2. Simulated traffic
+#
+# `monitor.simulate.phases`, one after the other: evaluation-split questions outside the
+# held-back domain (`monitor.held_back_domain`), then that domain's questions, then off-topic
+# ones, each phase with Poisson arrivals at its rate (`python -m minutes.online simulate` runs
+# the same from a shell). A share of the users (`feedback_share`) rate their answer through
+# `POST /feedback`: up when ROUGE-L against the gold answer, plus seeded noise, reaches
+# `rating_threshold`. Target on local: the configured rate held (≥ 20 requests/s) with no 5xx.
+
+# %%
+cfg = params.monitor.simulate
+result = simulate.simulate(url, simulate.pools_for(params), cfg)
+summary = result.summary()
+summary
+
+# %% [markdown]
+# ## 3. Monitoring
+#
+# The dashboard's panels (`minutes-dashboard.json` beside the rules; Grafana shows them on the
+# platform) drawn from Prometheus' range queries over the simulation, phases shaded. Series are
+# the recording rules, by model version ("none": extractive answers): p95 latency of `/ask`,
+# 5xx ratio, share of thumbs-down, and the drift statistic of the last window of questions.
+
+# %%
+time.sleep(3 * params.monitor.scrape_interval_s)  # the last scrapes and rule evaluations
+spans = result.spans()
+step = max(params.monitor.scrape_interval_s, 1.0)
+series = dashboard.panel_series(prom, spans['start'].min() - 10, spans['end'].max() + 5, step)
+fig = dashboard.plot_panels(series, spans)
+
+# %% [markdown]
+# ## 4. Drift
+#
+# The service tests the last `monitor.drift.window` questions every `monitor.drift.every`:
+# MMD of their embeddings against the training questions (a permutation test), and KS of their
+# retrieval confidence (top-1 cosine against the index). Per phase, the share of scrapes with
+# the alarm raised (p-value below `monitor.drift.alpha`) and the median p-value. Windows at a
+# phase's start still hold the previous phase's questions. On `ci` the reference is the questions
+# of a handful of training meetings, so in-domain windows (other meetings) alarm too; on `local`
+# (80 meetings) they stay below the alarm.
+
+# %%
+alarms = dashboard.alarms_by_phase(prom, spans, step)
+alarms
+
+# %% [markdown]
+# ## 5. Canary decision
+#
+# To come (issue 14 item 5): a candidate deployment behind a weighted router, compared with
+# production on error rate, p95 latency and feedback, then promoted or rolled back.
+#
+# ## 6. Retraining trigger
+#
+# To come (issue 14 item 6): drift or low feedback starts a pipeline run of 30 → 40.
+
+# %% [markdown]
+# ## 7. Record
+#
+# The simulator's figures and the drift alarm shares in this run's `run.json`.
+
+# %%
+mmd = alarms[alarms['test'] == 'mmd'].set_index('phase')['alarm_share'] if len(alarms) else pd.Series(dtype=float)
+in_domain = [p for p in mmd.index if p.endswith('in-domain')]
+ctx.record(sim_requests=int(summary['sent'].sum()), sim_5xx=int(summary['5xx'].sum()),
+           sim_min_achieved_rps=float(summary['achieved_rps'].min()),
+           sim_p95_ms=float(summary['p95_ms'].max()), sim_feedback=int(summary['feedback_2xx'].sum()),
+           drift_alarm_in_domain=float(mmd[in_domain].mean()) if in_domain else None,
+           drift_alarm_drifted=float(mmd.drop(in_domain).mean()) if len(mmd.drop(in_domain)) else None)
+prom.close()
