@@ -135,8 +135,10 @@ def _tasks(events: Iterable[dict[str, Any]]) -> list[dict[str, str]]:
         res = data.get("res") or {}
         if status == "ok" and res.get("changed"):
             status = "changed"
-        diffs = res.get("diff") or []
-        diffs = diffs if isinstance(diffs, list) else [diffs]
+        diffs: list[Any] = []
+        for part in [res, *(r for r in res.get("results") or [] if isinstance(r, dict))]:  # loops: per item
+            diff = part.get("diff") or []
+            diffs += diff if isinstance(diff, list) else [diff]
         after = "".join(str(d.get("after", "")) for d in diffs if isinstance(d, dict))
         out.append({"host": str(data.get("host", "?")), "task": str(data.get("task", "?")),
                     "status": status, "after": after})

@@ -97,6 +97,7 @@ def source_archive(params: Params) -> Path:
 
     Members are sorted, with fixed times and owners, so unchanged sources give the same bytes
     and Ansible's unarchive reports no change."""
+    import gzip
     import tarfile
 
     from minutes.io import atomic_path
@@ -110,8 +111,10 @@ def source_archive(params: Params) -> Path:
     files = sorted(p for top in SOURCE_PATHS for p in ([REPO_ROOT / top] if (REPO_ROOT / top).is_file()
                                                          else (REPO_ROOT / top).rglob("*")) if p.is_file())
     dest = params.stage_dir("deploy") / "minutes-src.tar.gz"
-    with atomic_path(dest) as tmp:
-        with tarfile.open(tmp, "w:gz", format=tarfile.PAX_FORMAT) as tar:
+    with atomic_path(dest) as tmp, tmp.open("wb") as raw:
+        # gzip's header would carry a time and the temporary file's name: neither
+        with gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz, \
+                tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar:
             for path in files:
                 tar.add(path, arcname=str(path.relative_to(REPO_ROOT)), recursive=False, filter=clean)
     return dest
