@@ -39,7 +39,7 @@ def test_the_real_service_answers_on_the_state(tiny: tuple[Path, dict]) -> None:
     work, info = tiny
     payloads = scale.payload_sets(info["meetings"], 16)
     assert not {p["question"] for p in payloads["within"]} & {p["question"] for p in payloads["corpus"]}
-    rows = scale.measure_service(work, "flat", "hybrid", payloads, requests=10, warmup=4)
+    rows = scale.measure_service(work, 500, "flat", "hybrid", payloads, requests=10, warmup=4)
     assert [r["setting"] for r in rows] == ["within", "corpus"]
     for r in rows:
         assert r["requests"] == 10 and r["errors"] == 0 and r["index_chunks"] == 500

@@ -195,7 +195,7 @@ def service_rss(pid: int) -> int:
     return int(sum(p.memory_info().rss for p in [proc, *proc.children(recursive=True)]))
 
 
-def measure_service(work_dir: Path, kind: str, method: str, payloads: dict[str, list[dict[str, Any]]],
+def measure_service(work_dir: Path, n_chunks: int, kind: str, method: str, payloads: dict[str, list[dict[str, Any]]],
                     requests: int, warmup: int = 20, concurrency: int = CONCURRENCY) -> list[dict[str, Any]]:
     """Start the real service on `work_dir` serving `method`, time start-up, read its RSS, then
     load-test /ask within a meeting and across the corpus; one row per setting."""
@@ -221,6 +221,8 @@ def measure_service(work_dir: Path, kind: str, method: str, payloads: dict[str, 
     rows = []
     try:
         ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=30).json()
+        if svc.pid() != pid or ready.get("index_chunks") != n_chunks:  # another process won the port
+            raise RuntimeError(f"port {port} answers for another service ({ready}); run again")
         for setting in SETTINGS:
             body = payloads[setting]
             report = run_load(f"http://127.0.0.1:{port}", body, min(requests, len(body) - warmup), concurrency,
@@ -310,6 +312,7 @@ def run(args: Any) -> dict[str, Any]:
     from minutes import REPO_ROOT
     from minutes.index import store
     from minutes.index.hash_embed import HashEmbedder
+    from minutes.io import write_json
 
     quick = bool(getattr(args, "quick", False))
     sizes = [2_000] if quick else [int(s) for s in os.environ.get(
@@ -324,7 +327,7 @@ def run(args: Any) -> dict[str, Any]:
         payloads = payload_sets(info["meetings"], requests + 20)
         rows = []
         for method in METHODS:
-            rows += measure_service(work, kind, method, payloads, requests)
+            rows += measure_service(work, n, kind, method, payloads, requests)
         for row in rows:
             row.update(chunks=n, kind=kind)
         latency += rows
@@ -336,6 +339,7 @@ def run(args: Any) -> dict[str, Any]:
         for other in ("hnsw", "ivf"):
             recalls.append({"chunks": n, **recall_against_flat(np.asarray(snap.vectors), other, qv)})
         del snap
+        write_json(out_dir / "scale.partial.json", {"states": states, "latency": latency, "faiss_recall": recalls})
     figure = plot(latency, out_dir / "scale.png")
     big = [r for r in latency if r["method"] == "hybrid" and r["chunks"] >= 100_000]
     targets = [{"chunks": r["chunks"], "setting": r["setting"], "p95_ms": r["p95_ms"],
