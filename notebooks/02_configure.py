@@ -59,7 +59,7 @@ pd.DataFrame(configure.results_table(results))
 # %% [markdown]
 # ## 4. Reaching the private services
 #
-# Only SSH and the API face the internet (`infra.public_services`). MLflow, the MinIO console, Prometheus and the Ray dashboard listen on the node's loopback: open an SSH tunnel with the commands below, then use `http://127.0.0.1:<port>`. MLflow asks for the user and password named in the last line (never printed here).
+# Only SSH and the API face the internet (`infra.public_services`). MLflow, the MinIO console and Prometheus (KVM node), and Ray's client server and dashboard (GPU node, whose other Ray ports a firewall closes) listen on the node's loopback: open an SSH tunnel with the commands below, then use `http://127.0.0.1:<port>` (Ray: `ray.address=ray://127.0.0.1:10001`). MLflow asks for the user and password named in the last line (never printed here).
 
 # %%
 from minutes.infra import tunnels

@@ -221,6 +221,46 @@ def test_an_index_whose_parts_disagree_is_refused(copy_work: Any) -> None:
         Retriever.open(params)
 
 
+def _no_path(message: str, *paths: Path) -> None:
+    """An IndexMismatch message names versions and parts, never where they are."""
+    assert not [p for p in paths if str(p) in message], message
+    assert "/tmp" not in message and "/root" not in message, message
+
+
+def test_mismatch_messages_name_what_disagrees_without_paths(built: dict[str, Any], tiny_model: Path,
+                                                             copy_work: Any, caplog: pytest.LogCaptureFixture) -> None:
+    from minutes.index.embed import TorchEmbedder
+
+    version = built["manifest"]["version"]
+    with pytest.raises(store.IndexMismatch) as err:
+        Retriever.open(ci_params(built["work"], f"index.embedding_model={tiny_model}", "index.kind=hnsw"))
+    message = str(err.value)
+    assert f"index {version} was built for other parameters" in message
+    assert f"params ask for '{tiny_model.name}'" in message and "params ask for 'hnsw'" in message
+    _no_path(message, built["work"], tiny_model)
+    with pytest.raises(store.IndexMismatch) as err:
+        Retriever.open(built["params"], TorchEmbedder(str(tiny_model), "cpu", 256))
+    assert f"the query embedder is {tiny_model.name} " in str(err.value)
+    _no_path(str(err.value), built["work"], tiny_model)
+    params = copy_work()
+    folder = params.stage_dir("index") / version
+    (folder / store.VECTORS_FILE).unlink()
+    with caplog.at_level("ERROR", logger="minutes.index.store"), pytest.raises(store.IndexMismatch) as err:
+        store.read_current(params.stage_dir("index"))
+    assert str(err.value) == f"index version {version} is incomplete or unreadable: embeddings.npy is missing"
+    assert str(folder) in caplog.text  # the where is in the log
+    (folder / store.VECTORS_FILE).write_bytes(b"not numpy")
+    with pytest.raises(store.IndexMismatch, match="embeddings.npy is unreadable") as err:
+        store.read_current(params.stage_dir("index"))
+    _no_path(str(err.value), params.work_dir)
+
+
+def test_model_label_keeps_hub_ids_and_shortens_paths(tmp_path: Path) -> None:
+    assert store.model_label("sentence-transformers/all-mpnet-base-v2") == "sentence-transformers/all-mpnet-base-v2"
+    assert store.model_label(str(tmp_path / "models" / "minilm")) == "minilm"
+    assert store.model_label("packaged") == "packaged" and store.model_label(None) == "?"
+
+
 def test_no_index_yet_says_what_to_run(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="20_index"):
         Retriever.open(ci_params(tmp_path / "work"))

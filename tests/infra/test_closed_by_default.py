@@ -76,17 +76,66 @@ def test_ray_dashboard_on_loopback_unless_opened() -> None:
     assert "--dashboard-host 0.0.0.0" in opened["services"]["ray-head"]["command"]
 
 
+def _ray_head(**overrides: Any) -> tuple[str, str]:
+    """The Ray head's `ray start` command and its nftables rules, as the role renders them."""
+    values = {"platform_public_services": ["ssh", "api"], **overrides}
+    compose = yaml.safe_load(render("ray_head", "docker-compose.yml.j2", **values))
+    return compose["services"]["ray-head"]["command"], render("ray_head", "ray-firewall.nft.j2", **values)
+
+
+def _dropped_ports(rules: str) -> set[int]:
+    """Every TCP port the firewall drops (ranges expanded)."""
+    (drop,) = [line for line in rules.splitlines() if line.strip().startswith("tcp dport")]
+    ports: set[int] = set()
+    for item in drop[drop.index("{") + 1:drop.index("}")].split(","):
+        low, _, high = item.strip().partition("-")
+        ports.update(range(int(low), int(high or low) + 1))
+    return ports
+
+
+def test_ray_advertises_loopback_and_every_port_it_opens_is_firewalled() -> None:
+    command, rules = _ray_head()
+    argv = command.split()
+    assert argv[argv.index("--node-ip-address") + 1] == "127.0.0.1"
+    assert argv[argv.index("--dashboard-host") + 1] == "127.0.0.1"
+    ports = {int(argv[i + 1]) for i, a in enumerate(argv) if a.endswith("-port") and a != "--max-worker-port"}
+    low, high = int(argv[argv.index("--min-worker-port") + 1]), int(argv[argv.index("--max-worker-port") + 1])
+    assert {6379, 10001, 8265} <= ports and high > low
+    dropped = _dropped_ports(rules)
+    # the ports named on the command line, the worker range and the autoscaler's metrics port
+    assert ports | set(range(low, high + 1)) | {44217} <= dropped
+    assert 22 not in dropped
+    assert 'iif "lo" accept' in rules and "saddr" not in rules  # only loopback by default
+    assert rules.index('iif "lo" accept') < rules.index("tcp dport")
+
+
+def test_ray_trusted_sources_and_opened_dashboard() -> None:
+    command, rules = _ray_head(ray_trusted_cidrs=["10.52.0.0/16", "2001:db8::/32"],
+                               platform_public_services=["ssh", "api", "ray_dashboard"])
+    assert "ip saddr 10.52.0.0/16 accept" in rules and "ip6 saddr 2001:db8::/32 accept" in rules
+    assert rules.index("saddr 10.52.0.0/16") < rules.index("tcp dport")
+    assert "--dashboard-host 0.0.0.0" in command and 8265 not in _dropped_ports(rules)
+    assert {6379, 10001} <= _dropped_ports(rules)
+
+
+def test_ray_firewall_survives_reboots() -> None:
+    unit = render("ray_head", "ray-firewall.service.j2")
+    assert "ExecStart=/usr/sbin/nft -f /etc/minutes/ray-firewall.nft" in unit
+    assert "Before=docker.service" in unit and "WantedBy=multi-user.target" in unit
+
+
 def test_tunnel_commands(params_factory) -> None:
     p = params_factory("infra.mode=apply", "infra.ssh_key_file=/keys/id ed")
     assert tunnels.ssh_tunnel_commands(p) == [
         "ssh -N -L 5000:127.0.0.1:5000 -L 9001:127.0.0.1:9001 -L 9090:127.0.0.1:9090 -i '/keys/id ed' "
         "cc@<floating ip of minutes-kvm-alice>",
-        "ssh -N -L 8265:127.0.0.1:8265 -i '/keys/id ed' cc@<floating ip of minutes-gpu-alice>"]
+        "ssh -N -L 10001:127.0.0.1:10001 -L 8265:127.0.0.1:8265 -i '/keys/id ed' cc@<floating ip of minutes-gpu-alice>"]
     state.save_state(p, "kvm", {"floating_ip": "129.114.0.10"})
     state.save_state(p, "gpu", {"floating_ip": "192.5.87.20"})
     opened = params_factory("infra.mode=apply", "infra.public_services=[ssh,api,mlflow,ray_dashboard]")
     assert tunnels.ssh_tunnel_commands(opened) == [
-        "ssh -N -L 9001:127.0.0.1:9001 -L 9090:127.0.0.1:9090 cc@129.114.0.10"]
+        "ssh -N -L 9001:127.0.0.1:9001 -L 9090:127.0.0.1:9090 cc@129.114.0.10",
+        "ssh -N -L 10001:127.0.0.1:10001 cc@192.5.87.20"]  # Ray's client port is never public
     hint = tunnels.mlflow_login_hint(p)
     assert "MLFLOW_TRACKING_PASSWORD" in hint and "mlflow_admin_password" in hint
 

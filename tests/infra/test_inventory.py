@@ -22,9 +22,10 @@ def test_inventory_from_states(params_factory) -> None:
     assert children["ray_head"]["hosts"] == {"minutes-gpu-alice": {}}
     assert "mlflow_tracking_uri" not in inv["all"]["vars"]  # MLflow is private unless opened
     assert children["gpu"]["vars"]["ray_dashboard_port"] == 8265
+    assert children["gpu"]["vars"]["ray_client_port"] == 10001 and children["gpu"]["vars"]["ray_trusted_cidrs"] == []
     opened = inventory.build_inventory(params_factory("infra.public_services=[ssh,api,mlflow]"), KVM, GPU)
     assert opened["all"]["vars"]["mlflow_tracking_uri"] == "http://129.114.0.10:5000"
-    assert inv["all"]["vars"]["ray_head_address"] == "192.5.87.20:6379"
+    assert inv["all"]["vars"]["ray_head_address"] == "ray://127.0.0.1:10001"  # through the SSH tunnel
     rows = inventory.hosts_table(inv)
     assert {(r["group"], r["host"]) for r in rows} >= {("kvm", "minutes-kvm-alice"), ("gpu", "minutes-gpu-alice")}
 

@@ -59,3 +59,19 @@ def test_local_deploy_then_stop_all(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert stopped == {"prometheus": False, "api": True, "mlflow": True}
     after = local_services.status(params)
     assert not after["api"]["healthy"] and after["api"]["pid"] is None and after["mlflow"]["pid"] is None
+
+
+def test_source_archive_is_the_package_and_reproducible(tmp_path: Path) -> None:
+    """One archive for the node: lib, params, pyproject, README; no bytecode; same bytes twice."""
+    import tarfile
+
+    params = load_params("ci", [f"work_dir={tmp_path / 'work'}"])
+    first = deploy.source_archive(params).read_bytes()
+    path = deploy.source_archive(params)
+    assert path.read_bytes() == first
+    with tarfile.open(path) as tar:
+        names = tar.getnames()
+        assert {"pyproject.toml", "README.md", "lib/minutes/serve/deploy.py", "params/ci.yaml"} <= set(names)
+        assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
+        member = tar.extractfile("lib/minutes/serve/deploy.py")
+        assert member is not None and member.read() == (deploy.REPO_ROOT / "lib/minutes/serve/deploy.py").read_bytes()

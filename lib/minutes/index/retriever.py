@@ -149,9 +149,14 @@ class Retriever:
             wants["max_seq_length"] = p.max_seq_length
         diff = {k: (meta.get(k), v) for k, v in wants.items() if meta.get(k) != v}
         if diff:
-            said = "; ".join(f"{k}: index has {a!r}, params ask for {b!r}" for k, (a, b) in diff.items())
+            def shown(key: str, value: Any) -> str:
+                return repr(store.model_label(value) if key == "embedding_model" else value)
+
+            said = "; ".join(f"{k}: index has {shown(k, a)}, params ask for {shown(k, b)}"
+                             for k, (a, b) in diff.items())
+            log.error("index %s in %s was built for other parameters: %s", version, params.stage_dir("index"), diff)
             raise store.IndexMismatch(
-                f"index {version} in {params.stage_dir('index')} was built for other parameters ({said}). "
+                f"index {version} was built for other parameters ({said}). "
                 "Queries embedded with another model would be compared against the wrong vectors; "
                 "rebuild it with build_index(params, force=True) (notebook 20_index).")
 
@@ -160,9 +165,13 @@ class Retriever:
         have = {"fingerprint": meta.get("model_fingerprint"), "dim": meta.get("dim"),
                 "max_seq_length": meta.get("max_seq_length")}
         if embedder.info.key != have:
+            log.error("index %s in %s: built with %s %s, query embedder %s %s", self._view.snap.version,
+                      self.params.stage_dir("index"), meta.get("embedding_source"), have, embedder.info.source,
+                      embedder.info.key)
             raise store.IndexMismatch(
-                f"index {self._view.snap.version} was built with model {meta.get('embedding_source')} "
-                f"{have}, but the query embedder is {embedder.info.source} {embedder.info.key}; "
+                f"index {self._view.snap.version} was built with model "
+                f"{store.model_label(meta.get('embedding_source'))} {have}, but the query embedder is "
+                f"{store.model_label(embedder.info.source)} {embedder.info.key}; "
                 "rebuild the index with this model (build_index(params, force=True)).")
 
     @property

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import logging
 import re
 import shutil
 import time
@@ -38,9 +39,25 @@ BEST_METHODS = "best_methods"
 KEEP_VERSIONS = 2
 _VERSION = re.compile(r"^v(\d{4,})$")
 
+log = logging.getLogger(__name__)
+
 
 class IndexMismatch(RuntimeError):
-    """The stored index does not fit the model, params or its own files; the message says how."""
+    """The stored index does not fit the model, params or its own files; the message says how.
+
+    It names the version, the part and the values that disagree, never a folder or file path
+    (it can reach an API answer or a report); the log line next to it says where."""
+
+
+def model_label(source: Any) -> str:
+    """A model's name for a message: a hub id as it is, a path by its last component."""
+    text = str(source or "?")
+    return Path(text).name if "/" in text and (text.startswith(("/", ".", "~")) or Path(text).exists()) else text
+
+
+def _mismatch(folder: Path, message: str, detail: str = "") -> IndexMismatch:
+    log.error("index at %s: %s%s", folder, message, f" ({detail})" if detail else "")
+    return IndexMismatch(message)
 
 
 @dataclass
@@ -143,24 +160,32 @@ def read_current(stage_dir: Path, mmap: bool = False) -> Snapshot:
     if version is None:
         raise FileNotFoundError(f"{stage_dir}: no index here (run build_index / notebook 20_index)")
     folder = stage_dir / version
+    part = META_FILE
     try:
         meta = read_json(folder / META_FILE)
+        part = INDEX_FILE
         index = faiss.read_index(str(folder / INDEX_FILE))
+        part = VECTORS_FILE
         vectors = np.load(folder / VECTORS_FILE, mmap_mode="r" if mmap else None)
+        part = CHUNKS_FILE
         chunks = pd.read_parquet(folder / CHUNKS_FILE)
+        part = BM25_DIR
         bm25 = Bm25.load(folder / BM25_DIR, mmap=mmap) if (folder / BM25_DIR).is_dir() else None
     except (FileNotFoundError, RuntimeError, ValueError, KeyError) as exc:
-        raise IndexMismatch(f"{folder}: index version is incomplete or unreadable: {exc}") from exc
+        missing = isinstance(exc, FileNotFoundError)
+        raise _mismatch(folder, f"index version {version} is incomplete or unreadable: {part} is "
+                                f"{'missing' if missing else f'unreadable ({type(exc).__name__})'}",
+                        str(exc)) from exc
     n = len(meta.get("chunk_ids", []))
     sizes = {"index.faiss": index.ntotal, "embeddings.npy": len(vectors), "chunks.parquet": len(chunks),
              "index.json chunk_ids": n}
     if bm25 is not None:
         sizes["bm25"] = bm25.n
     if len(set(sizes.values())) != 1:
-        raise IndexMismatch(f"{folder}: parts disagree on the number of chunks: {sizes}")
+        raise _mismatch(folder, f"index version {version}: parts disagree on the number of chunks: {sizes}")
     if index.d != meta.get("dim") or vectors.shape[1] != meta.get("dim"):
-        raise IndexMismatch(f"{folder}: dimension mismatch: index {index.d}, vectors {vectors.shape[1]}, "
-                            f"manifest {meta.get('dim')}")
+        raise _mismatch(folder, f"index version {version}: dimension mismatch: index {index.d}, "
+                                f"vectors {vectors.shape[1]}, manifest {meta.get('dim')}")
     if list(chunks["chunk_id"]) != meta["chunk_ids"]:
-        raise IndexMismatch(f"{folder}: chunks.parquet and index.json list different chunk ids")
+        raise _mismatch(folder, f"index version {version}: chunks.parquet and index.json list different chunk ids")
     return Snapshot(index=index, vectors=vectors, chunks=chunks, meta=meta, version=version, bm25=bm25)

@@ -38,6 +38,9 @@ class PlaybookResult:
     rc: int
     stats: dict[str, dict[str, int]]
     failures: list[dict[str, str]] = field(default_factory=list)
+    #: One row per task and host: status (ok, changed, skipped, failed, unreachable), and in
+    #: diff mode what the file would become (`after`, secrets masked).
+    tasks: list[dict[str, str]] = field(default_factory=list)
     artifact_dir: Path | None = None
     seconds: float = 0.0
 
@@ -118,6 +121,30 @@ def _failures(events: Iterable[dict[str, Any]]) -> list[dict[str, str]]:
     return out
 
 
+_STATUS = {"runner_on_ok": "ok", "runner_on_skipped": "skipped", "runner_on_failed": "failed",
+           "runner_on_unreachable": "unreachable"}
+
+
+def _tasks(events: Iterable[dict[str, Any]]) -> list[dict[str, str]]:
+    out = []
+    for ev in events:
+        status = _STATUS.get(str(ev.get("event")))
+        if status is None:
+            continue
+        data = ev.get("event_data") or {}
+        res = data.get("res") or {}
+        if status == "ok" and res.get("changed"):
+            status = "changed"
+        diffs: list[Any] = []
+        for part in [res, *(r for r in res.get("results") or [] if isinstance(r, dict))]:  # loops: per item
+            diff = part.get("diff") or []
+            diffs += diff if isinstance(diff, list) else [diff]
+        after = "".join(str(d.get("after", "")) for d in diffs if isinstance(d, dict))
+        out.append({"host": str(data.get("host", "?")), "task": str(data.get("task", "?")),
+                    "status": status, "after": after})
+    return out
+
+
 def _scrub_tree(root: Path) -> None:
     """Mask secret environment values in every file ansible-runner wrote (env, facts, stdout)."""
     from minutes.reports.scrub import scrub_text, secret_values
@@ -149,13 +176,15 @@ def run_playbook(playbook: str | os.PathLike[str], inventory: dict[str, Any],
                  private_data_dir: str | os.PathLike[str] | None = None, limit: str | None = None,
                  tags: str | None = None, envvars: Mapping[str, str] | None = None,
                  ssh_key: str | None = None, timeout_s: int | None = None, check: bool = True,
-                 quiet: bool = True) -> PlaybookResult:
+                 dry_run: bool = False, quiet: bool = True) -> PlaybookResult:
     """Run one playbook; raise PlaybookFailed (failing task and host named) unless it succeeds.
 
     `playbook` is absolute or relative to ansible/. `inventory` is a YAML-shaped dict (see
     localhost_inventory and minutes.infra.inventory). Secrets belong in `envvars` (read by the
     playbook with lookup('env', ...)), not in `extravars`, which land on the command line.
-    With `check=False` a failed result is returned instead of raised.
+    With `check=False` a failed result is returned instead of raised. `dry_run` runs Ansible's
+    check mode with diffs (`--check --diff`): every task is templated and its module validates
+    its arguments, nothing is changed.
     """
     import ansible_runner
 
@@ -168,17 +197,20 @@ def run_playbook(playbook: str | os.PathLike[str], inventory: dict[str, Any],
         private_data_dir=str(pdd), playbook=str(path), inventory=inventory,
         extravars=dict(extravars or {}), envvars=runner_envvars(pdd, envvars), ident=ident,
         suppress_env_files=True, project_dir=str(ANSIBLE_DIR), limit=limit, tags=tags,
-        ssh_key=ssh_key, timeout=timeout_s, quiet=quiet, rotate_artifacts=20)
+        ssh_key=ssh_key, timeout=timeout_s, quiet=quiet, rotate_artifacts=20,
+        cmdline="--check --diff" if dry_run else None)
     events = list(runner.events)
     artifact_dir = Path(runner.config.artifact_dir)
     from minutes.reports.scrub import scrub_text, secret_values
 
     secrets = secret_values()
     failures = [{k: scrub_text(v, secrets) for k, v in f.items()} for f in _failures(events)]
+    tasks = [{k: scrub_text(v, secrets) for k, v in t.items()} for t in _tasks(events)]
     result = PlaybookResult(playbook=str(path.relative_to(ANSIBLE_DIR) if path.is_relative_to(ANSIBLE_DIR)
                                          else path),
                             status=str(runner.status), rc=int(runner.rc if runner.rc is not None else -1),
-                            stats=dict(runner.stats or {}), failures=failures, artifact_dir=artifact_dir,
+                            stats=dict(runner.stats or {}), failures=failures, tasks=tasks,
+                            artifact_dir=artifact_dir,
                             seconds=round(time.time() - started, 2))
     _scrub_tree(artifact_dir)
     if check and not result.ok:

@@ -43,9 +43,12 @@ def build_inventory(params: Any, kvm: dict[str, Any] | None, gpu: dict[str, Any]
     if gpu:
         children["gpu"] = {"hosts": {names.gpu_server: _host(params, gpu["floating_ip"])},
                            "vars": {"nvidia_toolkit": True,
-                                    "ray_dashboard_port": params.infra.gpu.ray_dashboard_port}}
+                                    "ray_dashboard_port": params.infra.gpu.ray_dashboard_port,
+                                    "ray_client_port": params.infra.gpu.ray_client_port,
+                                    "ray_trusted_cidrs": list(params.infra.gpu.ray_trusted_cidrs)}}
         children["ray_head"] = {"hosts": {names.gpu_server: {}}}
-        all_vars["ray_head_address"] = f"{gpu['floating_ip']}:6379"
+        # Ray listens on the GPU node's loopback: the controller reaches it through the tunnel.
+        all_vars["ray_head_address"] = f"ray://127.0.0.1:{params.infra.gpu.ray_client_port}"
     return {"all": {"vars": all_vars, "children": children}}
 
 

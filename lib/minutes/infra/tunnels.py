@@ -1,7 +1,8 @@
 """SSH tunnels to the services that stay private on the Chameleon nodes (closed by default).
 
 Only `infra.public_services` get a security group; MLflow, the MinIO console and Prometheus on
-the KVM node, and the Ray dashboard on the GPU node, listen on the node's loopback. Notebook 02
+the KVM node, and Ray (client server, dashboard) on the GPU node, listen on the node's loopback
+(Ray's other ports are closed by a firewall on the node, which has no security groups). Notebook 02
 prints these commands; with the tunnel up, http://127.0.0.1:<port> on the controller reaches them
 (the chameleon profile's `mlflow.tracking_uri` is http://127.0.0.1:5000 for this reason).
 """
@@ -44,8 +45,12 @@ def ssh_tunnel_commands(params: Any) -> list[str]:
     kvm_ports = sorted(private_kvm_ports(params).values())
     if kvm_ports:
         commands.append(_ssh(params, _address(params, "kvm", names.kvm_server), kvm_ports))
-    if params.infra.gpu.enabled and "ray_dashboard" not in params.infra.public_services:
-        commands.append(_ssh(params, _address(params, "gpu", names.gpu_server), [params.infra.gpu.ray_dashboard_port]))
+    if params.infra.gpu.enabled:
+        gpu = params.infra.gpu
+        ray_ports = [gpu.ray_client_port]
+        if "ray_dashboard" not in params.infra.public_services:
+            ray_ports.append(gpu.ray_dashboard_port)
+        commands.append(_ssh(params, _address(params, "gpu", names.gpu_server), ray_ports))
     return commands
 
 

@@ -33,8 +33,8 @@ def check_question(state: "ServiceState", req: AskRequest) -> tuple[str, int]:
     """The cleaned question and k, or a 4xx naming what is wrong."""
     p = state.params.serve
     question = " ".join(req.question.split())
-    if not question:
-        raise ApiError(422, "question is empty (or only whitespace)")
+    if not any(ch.isalnum() for ch in question):  # any script's letters; control characters are none
+        raise ApiError(422, "question is empty (only whitespace, or no letter or digit)")
     if len(question) > p.max_question_chars:
         raise ApiError(413, f"question is {len(question)} characters; the limit is {p.max_question_chars}")
     k = p.default_k if req.k is None else req.k

@@ -20,6 +20,8 @@ from minutes.config import Params
 
 PLAYBOOK = "deploy_service.yml"
 ROLE_DIR = REPO_ROOT / "ansible" / "roles" / "service"
+#: What the API image is built from (the Dockerfile copies these from the unpacked archive).
+SOURCE_PATHS = ("lib", "params", "pyproject.toml", "README.md")
 
 
 def service_url(params: Params) -> str:
@@ -90,13 +92,43 @@ def deploy_local(params: Params, overrides: list[str] | tuple[str, ...] = ()) ->
                         timeout_s=900)
 
 
+def source_archive(params: Params) -> Path:
+    """The package and profiles as one .tar.gz for the node (one transfer, not one per file).
+
+    Members are sorted, with fixed times and owners, so unchanged sources give the same bytes
+    and Ansible's unarchive reports no change."""
+    import gzip
+    import tarfile
+
+    from minutes.io import atomic_path
+
+    def clean(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
+        if "__pycache__" in info.name.split("/") or info.name.endswith(".pyc"):
+            return None
+        info.mtime, info.uid, info.gid, info.uname, info.gname = 0, 0, 0, "root", "root"
+        return info
+
+    files = sorted(p for top in SOURCE_PATHS for p in ([REPO_ROOT / top] if (REPO_ROOT / top).is_file()
+                                                         else (REPO_ROOT / top).rglob("*")) if p.is_file())
+    dest = params.stage_dir("deploy") / "minutes-src.tar.gz"
+    with atomic_path(dest) as tmp, tmp.open("wb") as raw:
+        # gzip's header would carry a time and the temporary file's name: neither
+        with gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz, \
+                tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar:
+            for path in files:
+                tar.add(path, arcname=str(path.relative_to(REPO_ROOT)), recursive=False, filter=clean)
+    return dest
+
+
 def deploy_compose(params: Params, inventory: dict[str, Any] | str, hosts: str = "kvm",
-                   ssh_key: str | None = None) -> Any:
-    """Run the playbook in compose mode on the KVM node(s) of `inventory` (chameleon profile)."""
+                   ssh_key: str | None = None, dry_run: bool = False) -> Any:
+    """Run the playbook in compose mode on the KVM node(s) of `inventory` (chameleon profile);
+    `dry_run`: Ansible's check mode (what would change, with diffs; nothing is changed)."""
     from minutes.infra.ansible import run_playbook
 
-    ev = {**extravars(params, [], "compose"), "service_hosts": hosts}
-    return run_playbook(PLAYBOOK, inventory, ev, params, ssh_key=ssh_key, timeout_s=3600)
+    ev = {**extravars(params, [], "compose"), "service_hosts": hosts,
+          "source_archive": str(source_archive(params))}
+    return run_playbook(PLAYBOOK, inventory, ev, params, ssh_key=ssh_key, timeout_s=3600, dry_run=dry_run)
 
 
 def syntax_check(mode: str = "compose") -> str:

@@ -3,10 +3,17 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
-class AskRequest(BaseModel):
+class Strict(BaseModel):
+    """A request body: a field the API does not know (a typo such as "meeting") is a 422, not
+    silently ignored (which would, e.g., answer from the whole corpus instead of one meeting)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class AskRequest(Strict):
     question: str = Field(..., description="a question in plain language", examples=["What did they decide about the remote control?"])
     meeting_id: str | None = Field(None, description="restrict retrieval to one meeting")
     k: int | None = Field(None, description="passages to retrieve (1..serve.max_k)")
@@ -40,7 +47,7 @@ class AskResponse(BaseModel):
     answer_id: str | None = Field(None, description="id to send POST /feedback about (null when the answer log failed)")
 
 
-class MinutesRequest(BaseModel):
+class MinutesRequest(Strict):
     meeting_id: str
     format: Literal["json", "markdown"] = "json"
 
@@ -74,7 +81,7 @@ class MinutesResponse(BaseModel):
                                                      "of a markdown response)")
 
 
-class FeedbackRequest(BaseModel):
+class FeedbackRequest(Strict):
     answer_id: str = Field(..., description="the answer_id of an /ask or /minutes response")
     rating: Literal["up", "down"]
     correction: str | None = Field(None, description="what the answer should have said (serve.answer_log.max_correction_chars)")

@@ -15,6 +15,8 @@ from typing import Any, BinaryIO
 
 from minutes.serve.errors import ApiError, without_dir
 
+_POINTER = re.compile(r" @ 0x[0-9a-fA-F]+")
+
 AUDIO_SUFFIXES = frozenset({".wav", ".mp3", ".ogg", ".oga", ".opus", ".flac", ".m4a", ".mp4", ".webm", ".aac"})
 TRANSCRIPT_SUFFIXES = frozenset({".json", ".txt", ".vtt"})
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9 _.()-]{0,199}")
@@ -61,7 +63,8 @@ def probe_audio(path: Path) -> float:
                            "-of", "json", f"file:{path.name}"], capture_output=True, text=True, timeout=60,
                           cwd=path.parent)
     if proc.returncode != 0:
-        reason = without_dir(proc.stderr, path.parent).replace("file:", "").strip()[:200]
+        # ffprobe prefixes its messages with a pointer ("[wav @ 0x55d1...]"): the address goes
+        reason = _POINTER.sub("", without_dir(proc.stderr, path.parent)).replace("file:", "").strip()[:200]
         raise UploadError(422, f"{path.name}: cannot be decoded as audio ({reason or 'ffprobe failed'})")
     info = json.loads(proc.stdout or "{}")
     if not any(s.get("codec_type") == "audio" for s in info.get("streams", [])):
