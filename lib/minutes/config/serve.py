@@ -85,6 +85,10 @@ class CanaryParams(Section):
     poll_s: float = Field(1.0, gt=0)
     #: After a decision: stop the candidate service (traffic already went back to production).
     stop_candidate: bool = True
+    #: Questions sent straight to each arm before the phase opens (a fresh process's first
+    #: answers pay for lazy initialisation, which would count against it), and their text.
+    warmup_requests: int = Field(3, ge=0)
+    warmup_question: str = "What was decided in the meeting?"
     #: Seconds to wait for the production service to serve a promoted version (its alias poll).
     switch_wait_s: float = Field(60.0, ge=0)
     #: Latencies the router keeps per arm for the decision (the newest ones).

@@ -56,17 +56,20 @@ class CanaryDeployment:
     since: float
     active: bool
     reason: str = ""
+    aliases: dict[str, str] = field(default_factory=dict)
 
     def to_frame(self) -> Any:
+        """One row per process: the router and both arms (URL, alias, version, share)."""
         import pandas as pd
 
         return pd.DataFrame([
-            {"arm": "router", "url": self.router_url, "alias": "", "version": "",
-             "share": "", "state": self.reason or "routing"},
-            {"arm": "production", "url": self.production_url, "alias": "", "version": self.production_version,
-             "share": round(1 - self.weight, 3), "state": "serving"},
-            {"arm": "candidate", "url": self.candidate_url, "alias": "", "version": self.candidate_version,
-             "share": round(self.weight, 3), "state": "serving" if self.active else "not started"}])
+            {"arm": "router", "url": self.router_url, "alias": None, "version": None,
+             "share": 1.0, "state": self.reason or f"phase {self.phase}"},
+            {"arm": "production", "url": self.production_url, "alias": self.aliases.get("production"),
+             "version": self.production_version, "share": round(1 - self.weight, 3), "state": "serving"},
+            {"arm": "candidate", "url": self.candidate_url, "alias": self.aliases.get("candidate"),
+             "version": self.candidate_version, "share": round(self.weight, 3),
+             "state": "serving" if self.active else "not started"}])
 
 
 @dataclass
@@ -284,6 +287,22 @@ def set_weight(params: Params, weight: float) -> router_mod.RouterState:
     return router_mod.write_state(path, state)
 
 
+def warm_up(url: str, question: str, n: int) -> dict[int, int]:
+    """Ask `n` questions straight at a service (before the phase: not counted); status counts
+    (0: no answer; uvicorn drops the connection after a 500 from an exception)."""
+    import httpx
+
+    out: dict[int, int] = {}
+    with httpx.Client(base_url=url, timeout=120, trust_env=False) as h:
+        for _ in range(n):
+            try:
+                status = h.post("/ask", json={"question": question}).status_code
+            except httpx.TransportError:
+                status = 0
+            out[status] = out.get(status, 0) + 1
+    return out
+
+
 def start_canary(params: Params, overrides: Sequence[str] = (), weight: float | None = None) -> CanaryDeployment:
     """Start (or keep) the production service on the production alias, the candidate service on
     the candidate alias and the router with `weight` (default `serve.canary.weight`) in a new
@@ -314,6 +333,9 @@ def start_canary(params: Params, overrides: Sequence[str] = (), weight: float | 
         reason = f"the candidate is production's version {prod_v}"
     active = cand_v is not None and share > 0
     cand_url = local_services.start("candidate", params, overrides)["url"] if active else None
+    warm = {arm: warm_up(url, c.warmup_question, c.warmup_requests)
+            for arm, url in (("production", prod_url), ("candidate", cand_url)) if url}
+    log.info("canary warm-up answers (status: count): %s", warm)
     state = router_mod.RouterState({"production": prod_url, "candidate": cand_url}, weight=share if active else 0.0,
                                    seed=c.seed, phase=uuid.uuid4().hex[:12], since=time.time(),
                                    versions={"production": prod_v, "candidate": cand_v})
@@ -325,7 +347,7 @@ def start_canary(params: Params, overrides: Sequence[str] = (), weight: float | 
             raise CanaryError("the router did not take up the new phase in 30 s")
         time.sleep(0.2)
     return CanaryDeployment(router_url, prod_url, cand_url, prod_v, cand_v, state.weight, state.phase, state.since,
-                            active, reason)
+                            active, reason, {"production": c.production_alias, "candidate": c.candidate_alias})
 
 
 def read_figures(params: Params, dep: CanaryDeployment) -> tuple[ArmFigures, ArmFigures]:
