@@ -196,3 +196,20 @@ def test_no_candidate_means_no_canary(env: dict[str, Any]) -> None:
     decision = canary.run_canary_phase(params, dep)
     assert decision.verdict == "skipped" and decision.mlflow_run_id is None
     assert canary.stop_canary(params) == {"router": True, "candidate": False}
+
+
+def test_teardown_stops_the_router_and_the_candidate(env: dict[str, Any]) -> None:
+    """Notebook 99's step (teardown.apply stops local services the same way); the module's last test."""
+    from minutes.infra.provision import Actions
+    from minutes.infra.teardown import stop_local_services
+    from minutes.platform import local_services
+
+    params, v = env["params"], env["versions"]
+    set_aliases(params, v["v1"], [v["v2"]])
+    dep = canary.start_canary(params, env["overrides"])
+    assert dep.active and local_services.status(params)["candidate"]["healthy"]
+    actions = Actions()
+    stop_local_services(params, actions)
+    assert [(a["name"], a["action"]) for a in actions.rows] == [
+        ("router", "stopped"), ("candidate", "stopped"), ("api", "stopped"), ("mlflow", "stopped")]
+    assert not any(s["healthy"] for s in local_services.status(params).values())
