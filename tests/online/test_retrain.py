@@ -114,6 +114,15 @@ def test_feedback_figures_come_from_the_answer_log(params: Any) -> None:
         log.close()
     assert retrain.feedback_figures(params) == {"up": 1, "down": 3}
     assert not retrain.retrain_decision(params).retrain  # 4 ratings < min_feedback
+    log = open_answer_log(params)
+    try:
+        unrated = answer(log, "q9", "M1", ["M1#0000"], version=None)
+        by_version = log.ratings_by_version()
+        assert by_version == {"1": {"answers": 2, "up": 1, "down": 1}, "2": {"answers": 2, "up": 0, "down": 2},
+                              None: {"answers": 1, "up": 0, "down": 0}}
+        assert log.ratings_by_version(since=log.answer(unrated)["created"]) == {None: {"answers": 1, "up": 0, "down": 0}}
+    finally:
+        log.close()
 
 
 def test_the_trigger_runs_the_training_stages_through_the_pipeline(params: Any, ci_overrides: list[str],

@@ -87,7 +87,8 @@ def test_split_holds_its_weight_and_is_reproducible(setup: dict[str, Any]) -> No
     phase(setup, "split-a", w)
     first = arms_of(client, n)
     k = first.count("candidate")
-    tolerance = 4 * math.sqrt(n * w * (1 - w))  # 4 binomial standard deviations (~14.5 requests)
+    tolerance = 4 * math.sqrt(n * w * (1 - w))  # 4 binomial standard deviations (4 x 14.5 requests)
+    print(f"router split: {k} of {n} requests to the candidate at weight {w} (tolerance +-{tolerance:.1f})")
     assert abs(k - n * w) <= tolerance, f"{k} of {n} to the candidate at weight {w}"
     stats = client.get("/router/stats").json()
     assert stats["phase"] == "split-a" and stats["upstreams"]["candidate"]["requests"] == k
