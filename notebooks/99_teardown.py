@@ -23,7 +23,7 @@ params = ctx.params
 # %% [markdown]
 # ## 1. What will be deleted
 #
-# In dependency order, per node (GPU first, then KVM): Terraform state (when `tf/kvm` made the VM), servers, our floating IPs, the data volume (only with `infra.delete_volume=true`), security groups, leases. Everything is found by its exact suffixed name, so running this twice deletes nothing the second time. Local services (MLflow, the API, Prometheus) are always stopped.
+# In dependency order, per node (GPU first, then KVM): Terraform state (when `tf/kvm` made the VM), servers, our floating IPs, the data volume (only with `infra.delete_volume=true`), security groups, leases. Everything is found by its exact suffixed name, so running this twice deletes nothing the second time. Local services are always stopped: the canary's router and candidate service first (70_online), then Prometheus, the API and MLflow.
 
 # %%
 import pandas as pd

@@ -56,7 +56,7 @@ def test_local_deploy_then_stop_all(tmp_path: Path, monkeypatch: pytest.MonkeyPa
         assert now["healthy"] and now["pid"] not in (None, status["api"]["pid"])
     finally:
         stopped = local_services.stop_all(params)
-    assert stopped == {"prometheus": False, "api": True, "mlflow": True}
+    assert stopped == {"prometheus": False, "router": False, "candidate": False, "api": True, "mlflow": True}
     after = local_services.status(params)
     assert not after["api"]["healthy"] and after["api"]["pid"] is None and after["mlflow"]["pid"] is None
 

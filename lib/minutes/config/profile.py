@@ -13,6 +13,7 @@ from minutes.config.index import IndexParams
 from minutes.config.infra import InfraParams
 from minutes.config.monitor import MonitorParams
 from minutes.config.platform import MlflowParams, RayParams
+from minutes.config.retrain import RetrainParams
 from minutes.config.runner import RunnerParams
 from minutes.config.serve import ServeParams
 from minutes.config.train import TrainParams
@@ -41,6 +42,7 @@ class Params(Section):
     ray: RayParams = RayParams()
     infra: InfraParams = InfraParams()
     runner: RunnerParams = RunnerParams()
+    retrain: RetrainParams = RetrainParams()
 
     def stage_dir(self, stage: str) -> Path:
         """The folder a stage writes its products into."""

@@ -39,6 +39,70 @@ class AnswerLogParams(Section):
     max_flags: int = Field(50, ge=1)
 
 
+class CanaryParams(Section):
+    """A candidate model version served beside production behind a weighted router, and what
+    makes it pass (minutes.online.router, minutes.online.canary).
+
+    The decision compares the two arms on the requests of `compare_routes`: the 5xx ratio and the
+    negative-feedback ratio with a one-sided Fisher exact test (is the candidate worse?), p95
+    latency with a tolerance (ratio plus slack) confirmed by a one-sided Mann-Whitney U test.
+    Looks before `min_requests` can only roll back, at the stricter `early_alpha` (the phase looks
+    many times); the look at `min_requests` promotes when every check passes.
+    """
+
+    #: Share of requests the router sends to the candidate (0: all to production).
+    weight: float = Field(0.1, ge=0, le=1)
+    #: Seed of the router's per-request draw: the same request order gets the same split.
+    seed: int = 0
+    host: str = "127.0.0.1"
+    #: The router's port (clients of a canary use this one), and the candidate service's.
+    port: int = Field(8850, ge=1, le=65535)
+    candidate_port: int = Field(8851, ge=1, le=65535)
+    #: Alias the production service follows and the decision moves on a pass.
+    production_alias: str = "production"
+    #: Alias (or version number) of the candidate; on a failure the alias goes back to its
+    #: previous holder (or is removed when it had none).
+    candidate_alias: str = "staging"
+    #: Requests whose errors and latency are compared (feedback and page loads are not).
+    compare_routes: list[str] = ["/ask", "/minutes"]
+    #: Candidate requests before the promoting look, and before any rollback.
+    min_requests: int = Field(100, ge=1)
+    min_fail_requests: int = Field(10, ge=1)
+    alpha: float = Field(0.05, gt=0, lt=1)
+    early_alpha: float = Field(0.001, gt=0, lt=1)
+    #: A candidate above this 5xx ratio is never promoted, whatever production's ratio.
+    max_error_rate: float = Field(0.02, ge=0, le=1)
+    #: Latency fails when candidate p95 > production p95 * p95_ratio + p95_slack_ms (and the
+    #: U test says the candidate is slower).
+    p95_ratio: float = Field(1.5, ge=1)
+    p95_slack_ms: float = Field(50.0, ge=0)
+    #: Ratings the candidate needs before feedback is compared; without them the check is
+    #: reported as not run, and blocks a pass only when `require_feedback`.
+    min_feedback: int = Field(20, ge=1)
+    require_feedback: bool = False
+    #: Seconds a phase may take before it ends inconclusive (rolled back), and between looks.
+    timeout_s: float = Field(300.0, gt=0)
+    poll_s: float = Field(1.0, gt=0)
+    #: After a decision: stop the candidate service (traffic already went back to production).
+    stop_candidate: bool = True
+    #: Questions sent straight to each arm before the phase opens (a fresh process's first
+    #: answers pay for lazy initialisation, which would count against it), and their text.
+    warmup_requests: int = Field(3, ge=0)
+    warmup_question: str = "What was decided in the meeting?"
+    #: Seconds to wait for the production service to serve a promoted version (its alias poll).
+    switch_wait_s: float = Field(60.0, ge=0)
+    #: Latencies the router keeps per arm for the decision (the newest ones).
+    latency_samples: int = Field(5000, ge=10)
+    upstream_timeout_s: float = Field(120.0, gt=0)
+    #: MLflow experiment of the decisions (one run each, with its figures and a JSON record).
+    mlflow_experiment: str = "canary"
+
+    @field_validator("candidate_alias", "production_alias", mode="before")
+    @classmethod
+    def _version_as_text(cls, v: object) -> object:
+        return str(v) if isinstance(v, int) and not isinstance(v, bool) else v
+
+
 class ServeParams(Section):
     host: str = "127.0.0.1"
     port: int = Field(8800, ge=1, le=65535)
@@ -89,6 +153,7 @@ class ServeParams(Section):
     mlflow_experiment: str = "deploy"
     loadtest: LoadTestParams = LoadTestParams()
     answer_log: AnswerLogParams = AnswerLogParams()
+    canary: CanaryParams = CanaryParams()
 
     @field_validator("model_alias", mode="before")
     @classmethod

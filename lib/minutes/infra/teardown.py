@@ -44,7 +44,7 @@ def plan(params: Any) -> list[dict[str, str]]:
             rows.append({"site": n["site"], "resource": "security group", "name": sg, "how": "neutron delete"})
         rows.append({"site": n["site"], "resource": "lease", "name": n["lease"],
                      "how": "blazar delete (live leases of this exact name)"})
-    rows.append({"site": "localhost", "resource": "local services", "name": "api, mlflow",
+    rows.append({"site": "localhost", "resource": "local services", "name": "router, candidate, api, mlflow",
                  "how": "minutes.platform.local_services.stop_all"})
     return rows
 

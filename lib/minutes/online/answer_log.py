@@ -91,6 +91,17 @@ class AnswerLog(ABC):
         """Feedback rows, oldest first, of one answer or of all."""
 
     @abstractmethod
+    def ratings_by_version(self, since: float | None = None, endpoints: tuple[str, ...] = ("ask", "minutes")
+                           ) -> dict[str | None, dict[str, int]]:
+        """{model_version: {"answers", "up", "down"}} over answers given since `since` (a time.time();
+        None: all), for the canary and the retraining trigger. Version None: extractive answers."""
+
+    @abstractmethod
+    def corrections(self, since: float | None = None) -> list[dict[str, Any]]:
+        """The newest correction per answer (feedback with a correction text), oldest first, with
+        the answer's question, meeting_id, retrieved chunk ids and model version."""
+
+    @abstractmethod
     def close(self) -> None: ...
 
 
@@ -167,6 +178,30 @@ class SqliteAnswerLog(AnswerLog):
         rows = [dict(r) for r in self._conn().execute(sql + " ORDER BY feedback_id", args)]
         for r in rows:
             r["flags"] = json.loads(r["flags"])
+        return rows
+
+    def ratings_by_version(self, since: float | None = None, endpoints: tuple[str, ...] = ("ask", "minutes")
+                           ) -> dict[str | None, dict[str, int]]:
+        marks = ", ".join("?" * len(endpoints))
+        where = f"a.endpoint IN ({marks})" + (" AND a.created >= ?" if since is not None else "")
+        args: tuple[Any, ...] = (*endpoints, *(() if since is None else (since,)))
+        sql = (f"SELECT a.model_version AS v, COUNT(DISTINCT a.answer_id) AS answers, "
+               f"SUM(f.rating = 'up') AS up, SUM(f.rating = 'down') AS down "
+               f"FROM answers a LEFT JOIN feedback f ON f.answer_id = a.answer_id WHERE {where} "
+               f"GROUP BY a.model_version")
+        return {r["v"]: {"answers": int(r["answers"]), "up": int(r["up"] or 0), "down": int(r["down"] or 0)}
+                for r in self._conn().execute(sql, args)}
+
+    def corrections(self, since: float | None = None) -> list[dict[str, Any]]:
+        sql = ("SELECT a.answer_id, a.question, a.meeting_id, a.model_version, a.retrieved, f.correction, "
+               "f.rating, MAX(f.feedback_id) AS feedback_id, f.created FROM feedback f "
+               "JOIN answers a ON a.answer_id = f.answer_id "
+               "WHERE f.correction IS NOT NULL AND a.endpoint = 'ask' AND a.question IS NOT NULL"
+               + (" AND f.created >= ?" if since is not None else "")
+               + " GROUP BY a.answer_id ORDER BY feedback_id")
+        rows = [dict(r) for r in self._conn().execute(sql, () if since is None else (since,))]
+        for r in rows:
+            r["retrieved"] = json.loads(r["retrieved"])
         return rows
 
     def close(self) -> None:

@@ -1,10 +1,13 @@
 """The background services of the embedded profiles, started and stopped by name.
 
 `mlflow` is the tracking server (platform.mlflow_server); `api` is the FastAPI service
-(`python -m minutes.serve`); `prometheus` scrapes it (platform.prometheus_server). Ansible's
-localhost playbooks and notebook 99 call this module's CLI:
+(`python -m minutes.serve`); `candidate` is a second one on serve.canary.candidate_port following
+serve.canary.candidate_alias, and `router` the weighted proxy in front of both
+(`python -m minutes.online.router`), started by a canary (minutes.online.canary); `prometheus`
+scrapes them (platform.prometheus_server). Ansible's localhost playbooks and notebook 99 call
+this module's CLI:
 
-    python -m minutes.platform.local_services start|stop|status mlflow|api|prometheus|all --profile ci [-p k=v]
+    python -m minutes.platform.local_services start|stop|status mlflow|api|candidate|router|prometheus|all --profile ci
 """
 from __future__ import annotations
 
@@ -21,13 +24,25 @@ from minutes.io import write_text
 from minutes.platform import mlflow_server, prometheus_server
 from minutes.platform.processes import Service
 
-#: in start order; stop_all stops them in reverse
-NAMES = ("mlflow", "api", "prometheus")
+#: In start order; stop_all stops them in reverse (Prometheus first, the router before what it routes to).
+NAMES = ("mlflow", "api", "candidate", "router", "prometheus")
+#: Services started from a command line and restarted when it (or the code) changed.
+DEPLOYED = ("api", "candidate", "router")
 
 
 def api_service(params: Params) -> Service:
     url = f"http://{params.serve.host}:{params.serve.port}"
     return Service("api", params.stage_dir("serve"), f"{url}/healthz")
+
+
+def candidate_service(params: Params) -> Service:
+    url = f"http://{params.serve.host}:{params.serve.canary.candidate_port}"
+    return Service("candidate", params.stage_dir("serve"), f"{url}/healthz")
+
+
+def router_service(params: Params) -> Service:
+    c = params.serve.canary
+    return Service("router", params.stage_dir("serve"), f"http://{c.host}:{c.port}/router/healthz")
 
 
 def api_argv(params: Params, overrides: list[str]) -> list[str]:
@@ -37,6 +52,23 @@ def api_argv(params: Params, overrides: list[str]) -> list[str]:
     return argv
 
 
+def candidate_overrides(params: Params, overrides: list[str]) -> list[str]:
+    """The candidate is the API on its own port, following the candidate alias."""
+    c = params.serve.canary
+    return [*overrides, f"serve.port={c.candidate_port}", f"serve.model_alias={c.candidate_alias}"]
+
+
+def argv_of(name: str, params: Params, overrides: list[str]) -> list[str]:
+    if name == "api":
+        return api_argv(params, overrides)
+    if name == "candidate":
+        return api_argv(params, candidate_overrides(params, overrides))
+    if name == "router":
+        return [sys.executable, "-m", "minutes.online.router", "--profile", params.profile,
+                *[a for o in overrides for a in ("-p", o)]]
+    raise ValueError(f"{name!r} is not started from a command line; have {DEPLOYED}")
+
+
 def service(name: str, params: Params) -> Service:
     if name == "mlflow":
         return mlflow_server.local_service(params)
@@ -44,41 +76,56 @@ def service(name: str, params: Params) -> Service:
         return api_service(params)
     if name == "prometheus":
         return prometheus_server.local_service(params)
+    if name == "candidate":
+        return candidate_service(params)
+    if name == "router":
+        return router_service(params)
     raise ValueError(f"unknown service {name!r}; have {NAMES}")
 
 
-def api_fingerprint(params: Params, overrides: list[str]) -> str:
-    """What the running API was deployed from: command line, resolved parameters, package source
+def fingerprint(name: str, params: Params, overrides: list[str]) -> str:
+    """What a running service was deployed from: command line, resolved parameters, package source
     and ingest token (hashed). A deploy with another fingerprint restarts the service."""
     token = os.environ.get(params.serve.ingest_token_env, "")
-    return hash_params({"argv": api_argv(params, overrides), "params": hash_params(params),
+    return hash_params({"argv": argv_of(name, params, overrides), "params": hash_params(params),
                         "code": code_version(["minutes"]),
                         "token": hashlib.sha256(token.encode()).hexdigest()})[:16]
 
 
+def api_fingerprint(params: Params, overrides: list[str]) -> str:
+    return fingerprint("api", params, overrides)
+
+
 def start(name: str, params: Params, overrides: list[str]) -> dict[str, str]:
-    """Start a service, or keep the one running. The API is restarted when its fingerprint
-    changed since it was started (new parameters, code or token), as a deploy should."""
+    """Start a service, or keep the one running. The API, the candidate and the router are
+    restarted when their fingerprint changed since they started (new parameters, code or token),
+    as a deploy should. The router needs router.json: without one it routes all to the API."""
     if name == "mlflow":
         return {"url": mlflow_server.ensure_server(params), "action": "running"}
     if name == "prometheus":
         return {"url": prometheus_server.ensure_server(params), "action": "running"}
-    svc = api_service(params)
-    stamp = svc.state_dir / "api.deployed"
-    want = api_fingerprint(params, overrides)
+    if name == "router":
+        from minutes.online import router
+
+        if not router.state_path(params).is_file():
+            router.write_state(router.state_path(params), router.RouterState(
+                {"production": api_service(params).health_url.rsplit("/", 1)[0], "candidate": None}))
+    svc = service(name, params)
+    stamp = svc.state_dir / f"{name}.deployed"
+    want = fingerprint(name, params, overrides)
     healthy = svc.healthy()
     current = healthy and stamp.is_file() and stamp.read_text().strip() == want
     action = "kept" if current else ("restarted" if healthy else "started")
     if healthy and not current:
         svc.stop()
     if not current:
-        svc.start(api_argv(params, overrides), wait_s=300)
+        svc.start(argv_of(name, params, overrides), wait_s=60 if name == "router" else 300)
         write_text(stamp, want)
-    return {"url": svc.health_url.rsplit("/", 1)[0], "action": action}
+    return {"url": svc.health_url.rsplit("/", 1)[0].removesuffix("/router"), "action": action}
 
 
 def stop_all(params: Params) -> dict[str, bool]:
-    """Stop every local service (Prometheus, the API, then MLflow); True where one was running."""
+    """Stop every local service (Prometheus, router, candidate, API, then MLflow); True where one was running."""
     return {name: service(name, params).stop() for name in reversed(NAMES)}
 
 

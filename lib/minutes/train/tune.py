@@ -80,9 +80,15 @@ class StudyResult:
 
 # ------------------------------------------------------------------------------ inputs
 def stage_inputs(params: Any) -> dict[str, Path]:
+    """What the study reads: ETL output, the index, and users' corrections once there are any."""
+    from minutes.online.corrections import corrections_path
+
     files = pairs_mod.etl_files(params)
     index_current = params.stage_dir("index") / "CURRENT"
-    return {**files, "index": index_current}
+    out = {**files, "index": index_current}
+    if params.retrain.max_correction_pairs > 0 and corrections_path(params).is_file():
+        out["corrections"] = corrections_path(params)
+    return out
 
 
 def index_retrieve(params: Any) -> tuple[Retrieve, Any]:
@@ -123,7 +129,22 @@ def build_study_pairs(params: Any, tokenizer: Any, retrieve: Retrieve | None = N
         utts = pairs_mod.load_utterance_lines(files["utterances"], {q["meeting_id"] for q in queries})
         out[split] = pairs_mod.build_pairs(queries, by_meeting, retrieve, tokenizer, tp.max_source_tokens,
                                            tp.max_target_tokens, tp.retrieved_chunks, ensure_gold, utts)
+    out["train"] += correction_pairs(params, tokenizer, retrieve, by_meeting)
     return out
+
+
+def correction_pairs(params: Any, tokenizer: Any, retrieve: Retrieve,
+                     by_meeting: dict[str, list[Any]]) -> list[pairs_mod.Pair]:
+    """Users' corrections (minutes.online.corrections) as extra train pairs, on top of the
+    subsampled queries: question + retrieved context -> the corrected answer."""
+    from minutes.online.corrections import correction_queries, corrections_path
+
+    tp = params.train
+    queries = correction_queries(corrections_path(params), by_meeting, params.retrain.max_correction_pairs)
+    if not queries:
+        return []
+    return pairs_mod.build_pairs(queries, by_meeting, retrieve, tokenizer, tp.max_source_tokens,  # type: ignore[arg-type]
+                                 tp.max_target_tokens, tp.retrieved_chunks, True)
 
 
 # --------------------------------------------------------------------------- search space
@@ -289,6 +310,8 @@ def run_study(params: Any, resume: bool = True, retrieve: Retrieve | None = None
     inputs = stage_inputs(params)
     stage_params = {"train": tp.model_dump(mode="json"), "experiment": params.mlflow.experiment,
                     "tracking_uri": params.mlflow.tracking_uri, "port": params.mlflow.port}
+    if "corrections" in inputs:  # only then: a study without corrections keeps its cache key
+        stage_params["max_correction_pairs"] = params.retrain.max_correction_pairs
     stage = Stage(train_dir, stage_params, inputs={k: v for k, v in inputs.items() if v.exists()},
                   force=params.force or not resume)
     if stage.is_current() and (train_dir / STUDY_FILE).is_file():
@@ -353,7 +376,8 @@ def run_study(params: Any, resume: bool = True, retrieve: Retrieve | None = None
         seconds_per_step=float(history["step_s"].median()),
         pairs={"train": len(pairs["train"]), "val": len(pairs["val"]),
                "train_gold_in_source": sum(p["gold_in_source"] for p in pairs["train"] if p["task"] == "answer"),
-               "train_minutes": sum(p["task"] == "minutes" for p in pairs["train"])},
+               "train_minutes": sum(p["task"] == "minutes" for p in pairs["train"]),
+               "train_corrections": sum(p["query_id"].startswith("correction/") for p in pairs["train"])},
         durations={"pairs_s": round(pairs_s, 1), "study_s": round(study_s, 1),
                    "register_s": round(register_s, 1), "total_s": round(time.time() - t_start, 1)},
         resumed=resumed)
