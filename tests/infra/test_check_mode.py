@@ -15,7 +15,6 @@ import hashlib
 import http.server
 import os
 import shutil
-import socket
 import subprocess
 import threading
 from pathlib import Path
@@ -25,6 +24,7 @@ import pytest
 
 from minutes.infra import configure, inventory
 from minutes.infra.ansible import ANSIBLE_DIR, PlaybookFailed, PlaybookResult, run_playbook
+from minutes.platform.processes import free_port
 from minutes.serve import deploy
 
 SYSTEM_PYTHON = "/usr/bin/python3"  # the apt modules need python3-apt, which the venv lacks
@@ -63,14 +63,7 @@ SYSTEM_PATHS = [Path("/etc/fstab"), Path("/etc/apt/sources.list.d"), Path("/etc/
 
 
 def _free_port() -> int:
-    for port in range(20700, 20800):
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port in 20700-20799")
+    return free_port(range(20700, 20800))
 
 
 @pytest.fixture(scope="module")

@@ -51,4 +51,4 @@ def test_plan_mode_calls_no_cloud_and_stops_local_services(params, fake_chi) -> 
     actions = teardown.apply(params)
     assert not fake_chi["KVM@TACC"].calls and not fake_chi["CHI@UC"].calls
     assert [(r["resource"], r["name"]) for r in actions.rows] == [
-        ("local service", name) for name in ("router", "candidate", "api", "mlflow")]
+        ("local service", name) for name in ("prometheus", "router", "candidate", "api", "mlflow")]

@@ -211,5 +211,6 @@ def test_teardown_stops_the_router_and_the_candidate(env: dict[str, Any]) -> Non
     actions = Actions()
     stop_local_services(params, actions)
     assert [(a["name"], a["action"]) for a in actions.rows] == [
-        ("router", "stopped"), ("candidate", "stopped"), ("api", "stopped"), ("mlflow", "stopped")]
+        ("prometheus", "not running"), ("router", "stopped"), ("candidate", "stopped"), ("api", "stopped"),
+        ("mlflow", "stopped")]
     assert not any(s["healthy"] for s in local_services.status(params).values())

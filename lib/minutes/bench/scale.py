@@ -26,7 +26,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import sys
 import time
 from pathlib import Path
@@ -175,16 +174,9 @@ def payload_sets(meetings: int, n: int) -> dict[str, list[dict[str, Any]]]:
 
 
 def free_port(exclude: Sequence[int] = ()) -> int:
-    for port in PORTS:
-        if port in exclude:
-            continue
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError(f"no free port in {PORTS.start}-{PORTS.stop - 1}")
+    from minutes.platform.processes import free_port as free
+
+    return free(PORTS, tuple(exclude))
 
 
 def service_rss(pid: int) -> int:

@@ -118,3 +118,20 @@ def port_open(host: str, port: int) -> bool:
     with socket.socket() as s:
         s.settimeout(0.5)
         return s.connect_ex((host, port)) == 0
+
+
+def free_port(band: range, exclude: "tuple[int, ...] | list[int]" = ()) -> int:
+    """A loopback port of `band` nothing listens on now (bound and released, like the OS's port 0),
+    tried in a random order so concurrent runs rarely pick the same one."""
+    import random
+
+    for port in random.sample(band, len(band)):
+        if port in exclude:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free loopback port in {band.start}-{band.stop - 1}")
