@@ -58,3 +58,14 @@ def test_started_once_reused_and_stopped(params) -> None:
     assert stop_server(params) is True
     assert svc.pid() is None and not svc.healthy() and not _group_cmdlines(pid)
     assert stop_server(params) is False
+
+
+def test_a_tracking_uri_set_earlier_in_the_process_is_replaced(params) -> None:
+    """An earlier stage's server (since stopped) must not stay the client's target: mlflow's own
+    set_tracking_uri outranks MLFLOW_TRACKING_URI, so ensure_server sets both."""
+    import mlflow
+
+    mlflow.set_tracking_uri(f"http://127.0.0.1:{_free_port()}")
+    uri = ensure_server(params)
+    assert mlflow.get_tracking_uri() == uri
+    assert mlflow.get_experiment_by_name("Default") is not None

@@ -45,6 +45,9 @@ def ensure_server(params: Params, wait_s: float = 120.0) -> str:
                    "--host", params.mlflow.host, "--port", str(params.mlflow.port), "--workers", "1"],
                   env=LOCAL_SERVER_ENV, wait_s=wait_s)
     os.environ["MLFLOW_TRACKING_URI"] = uri
+    if "mlflow" in sys.modules:
+        # an explicit set_tracking_uri (ours, earlier in this process) outranks the variable
+        sys.modules["mlflow"].set_tracking_uri(uri)
     return uri
 
 
