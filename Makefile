@@ -44,7 +44,7 @@ pipeline: setup
 	$(PY) -m minutes run --profile $(PROFILE)
 
 test: setup
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q --durations=25 tests
 
 test-fast: setup
 	$(PY) -m pytest -q -m "not slow" tests

@@ -34,7 +34,8 @@ class EvaluateParams(Section):
     #: Restrict retrieval to the query's meeting (QMSum questions are about one meeting).
     within_meeting: bool = True
     batch_size: int = Field(8, ge=1)
-    #: None uses train.max_target_tokens.
+    #: New tokens per generated answer; None: the service's (serve.answer_tokens for questions,
+    #: serve.minutes_tokens for whole-meeting summaries), so the gate judges what is served.
     max_new_tokens: int | None = Field(None, ge=1)
     #: Also score the version holding `alias` when it differs from the latest version.
     include_promoted: bool = True

@@ -92,22 +92,34 @@ def load_generator(params: Params, system: System) -> Any:
     return runtime.apply(gen, params, threads=torch.get_num_threads())
 
 
+def token_budgets(params: Params) -> dict[str, int]:
+    """New tokens per task: the service's budgets (an `/ask` answer, a `/minutes` summary), so
+    the gate scores answers as long as users get; `evaluate.max_new_tokens` overrides both."""
+    e, s = params.evaluate, params.serve
+    return {"answer": e.max_new_tokens or s.answer_tokens, "minutes": e.max_new_tokens or s.minutes_tokens}
+
+
 def generator_predictions(generator: Any, contexts: Sequence[dict[str, Any]], batch_size: int,
-                          max_new_tokens: int | None, done: dict[str, str],
+                          budgets: dict[str, int], done: dict[str, str],
                           on_batch: Callable[[list[dict[str, Any]]], None] | None = None) -> list[dict[str, Any]]:
-    """Generate for contexts not in `done` (query_id -> text), calling `on_batch` as batches finish."""
+    """Generate for contexts not in `done` (query_id -> text), calling `on_batch` as batches
+    finish; a batch holds one task, decoded with that task's budget."""
     from tqdm.auto import tqdm
 
     from minutes.generate.prompts import build_prompt
 
-    todo = [c for c in contexts if c["query_id"] not in done]
+    by_task: dict[str, list[dict[str, Any]]] = {}
+    for c in contexts:
+        if c["query_id"] not in done:
+            by_task.setdefault(c["task"], []).append(c)
     step = batch_size * 2
+    parts = [group[i:i + step] for group in by_task.values() for i in range(0, len(group), step)]
+    todo = [c for part in parts for c in part]
     with tqdm(total=len(contexts), initial=len(contexts) - len(todo), desc="answers") as bar:
-        for i in range(0, len(todo), step):
-            part = todo[i:i + step]
+        for part in parts:
             prompts = [build_prompt(c["query"], c["hits"], generator.tokenizer, generator.max_source_tokens,
                                     task=c["task"]) for c in part]
-            texts = generator.generate(prompts, max_new_tokens=max_new_tokens, batch_size=batch_size,
+            texts = generator.generate(prompts, max_new_tokens=budgets[part[0]["task"]], batch_size=batch_size,
                                        progress=False)
             rows = [{"query_id": c["query_id"], "prediction": t, "cited": [h["chunk_id"] for h in c["hits"]]}
                     for c, t in zip(part, texts)]
@@ -137,7 +149,7 @@ def predict(params: Params, system: System, contexts: Sequence[dict[str, Any]], 
             stage_dir: Path, words: dict[str, int]) -> tuple[list[dict[str, Any]], bool]:
     """A system's predictions for `contexts` (cached); returns (rows, came_from_cache)."""
     e = params.evaluate
-    config = {"system": system.as_dict(), "max_new_tokens": e.max_new_tokens, "words": words,
+    config = {"system": system.as_dict(), "max_new_tokens": token_budgets(params), "words": words,
               "base_model": params.train.base_model if system.kind == "base" else None,
               "generation": ({"beams": params.train.gen_num_beams, "no_repeat": params.train.gen_no_repeat_ngram}
                              if system.kind == "base" else None)}
@@ -163,7 +175,7 @@ def predict(params: Params, system: System, contexts: Sequence[dict[str, Any]], 
                 for r in batch:
                     fh.write(json.dumps(r, ensure_ascii=False) + "\n")
 
-        rows = generator_predictions(generator, contexts, e.batch_size, e.max_new_tokens, done, append)
+        rows = generator_predictions(generator, contexts, e.batch_size, token_budgets(params), done, append)
     write_jsonl(out_path, rows)
     stage.finish([PREDICTIONS], counts={"predictions": len(rows),
                                         "empty": sum(1 for r in rows if not r["prediction"].strip())})
