@@ -21,6 +21,7 @@ import os
 profile = os.environ.get("MINUTES_PROFILE", "local")  # set MINUTES_PROFILE=chameleon once, on the hub
 overrides = []
 run_dir = ""
+retrain_now = False  # True: when the trigger fires, run 30_train -> 40_evaluate from here (15 min on local)
 
 # %%
 import minutes.notebook as nb
@@ -100,14 +101,58 @@ alarms = dashboard.alarms_by_phase(prom, spans, step)
 alarms
 
 # %% [markdown]
-# ## 5. Canary decision
+# ## 5. Retraining trigger
 #
-# To come (issue 14 item 5): a candidate deployment behind a weighted router, compared with
-# production on error rate, p95 latency and feedback, then promoted or rolled back.
+# The rule (`minutes.online.retrain`): retrain when the drift alarm is up (the service's last
+# window of questions, as Prometheus scraped it), or when at least `retrain.min_feedback` ratings
+# of the last `retrain.window_s` seconds are `retrain.max_negative_ratio` or more "down" (read
+# from the answer log). The table shows each signal against its threshold. Acting on it exports
+# the users' corrections as a new dataset version (which 30_train adds to its training pairs) and
+# runs 30_train → 40_evaluate through the pipeline runner, archived like any run; the new version
+# then goes through 40's gates. This notebook acts only with `retrain_now = True`; after the
+# off-topic phase above the alarm is normally up, so the table says "retrain".
+
+# %%
+from minutes.online import retrain
+
+drift_now = retrain.drift_from_prometheus(prom)
+if retrain_now:
+    decision = retrain.retrain_if_needed(params, drift_now, overrides=as_list(overrides))
+else:
+    decision = retrain.retrain_decision(params, drift_now)
+print('retrain:', decision.retrain, '-', '; '.join(decision.reasons) or 'no signal fired')
+decision.to_frame()
+
+# %% [markdown]
+# ## 6. Canary
 #
-# ## 6. Retraining trigger
-#
-# To come (issue 14 item 6): drift or low feedback starts a pipeline run of 30 → 40.
+# A version waiting at `serve.canary.candidate_alias` is tried on `serve.canary.weight` of the
+# traffic behind a weighted router (`minutes.online.canary`): production and candidate compared
+# on 5xx rate, p95 latency and thumbs-down share, looked at every `serve.canary.poll_s`, then
+# promoted (the production alias moves, the candidate stops) or rolled back, each decision an
+# MLflow run. The table lists what would be routed; a canary phase is started only when both
+# aliases hold different versions: after a retraining run's version passed 40's gates while
+# production still serves the previous one. (The first version is put in production by
+# 40_evaluate with `evaluate.promote_to_production=true`: with no model in production there is
+# nothing to compare a candidate with, and a CPU model is always slower than extractive answers.)
+
+# %%
+from minutes.online import canary
+
+cp = params.serve.canary
+versions = {alias: canary.version_of(params, alias) for alias in (cp.production_alias, cp.candidate_alias)}
+display(pd.DataFrame([{'alias': a, 'version': v or '-'} for a, v in versions.items()]))
+canary_decision = None
+if params.infra.mode == 'plan' and None not in versions.values() and len(set(versions.values())) == 2:
+    dep = canary.start_canary(params, as_list(overrides))
+    display(dep.to_frame())
+    canary_decision = canary.run_canary_phase(
+        params, dep, lambda router_url, stop: simulate.simulate(router_url, simulate.pools_for(params), cfg))
+    display(canary_decision.to_frame())
+    print(canary_decision.verdict, '-', canary_decision.reason)
+    canary.stop_canary(params)
+else:
+    print('no canary: production and candidate do not hold two different versions')
 
 # %% [markdown]
 # ## 7. Record
@@ -121,5 +166,6 @@ ctx.record(sim_requests=int(summary['sent'].sum()), sim_5xx=int(summary['5xx'].s
            sim_min_achieved_rps=float(summary['achieved_rps'].min()),
            sim_p95_ms=float(summary['p95_ms'].max()), sim_feedback=int(summary['feedback_2xx'].sum()),
            drift_alarm_in_domain=float(mmd[in_domain].mean()) if in_domain else None,
-           drift_alarm_drifted=float(mmd.drop(in_domain).mean()) if len(mmd.drop(in_domain)) else None)
+           drift_alarm_drifted=float(mmd.drop(in_domain).mean()) if len(mmd.drop(in_domain)) else None,
+           retrain_fired=bool(decision.retrain), canary_verdict=canary_decision.verdict if canary_decision else None)
 prom.close()

@@ -96,3 +96,18 @@ def test_max_time_stops_decoding(causal_dir: Path, tmp_path: Path) -> None:
 def test_unknown_runtime_is_refused(causal_dir: Path) -> None:
     with pytest.raises(ValueError, match="unknown generation runtime"):
         _plain(causal_dir).accelerate("onnx")
+
+
+def test_a_model_with_fewer_embeddings_than_token_ids_is_refused(tmp_path: Path) -> None:
+    """A checkpoint whose embedding table is smaller than its tokenizer: torch raises on such ids,
+    CTranslate2 would read past the table silently, so it is refused before conversion."""
+    from transformers import ByT5Tokenizer, T5Config, T5ForConditionalGeneration
+
+    cfg = T5Config(vocab_size=64, d_model=32, d_ff=64, d_kv=8, num_layers=1, num_decoder_layers=1, num_heads=2,
+                   decoder_start_token_id=0, pad_token_id=0, eos_token_id=1, relative_attention_num_buckets=8)
+    T5ForConditionalGeneration(cfg).save_pretrained(tmp_path / "m")
+    ByT5Tokenizer().save_pretrained(tmp_path / "m")
+    gen = Generator.from_dir(tmp_path / "m", device="cpu")
+    with pytest.raises(ValueError, match="64 embedding rows for a tokenizer of 384"):
+        gen.accelerate("ctranslate2", "int8", 1, tmp_path / "ct2")
+    assert not (tmp_path / "ct2").exists() or not any((tmp_path / "ct2").iterdir())

@@ -65,8 +65,9 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
                  # a latency tolerance for that box (the latency rule itself: test_canary_decision)
                  "serve.torch_threads=1", "serve.canary.p95_ratio=3", "serve.canary.p95_slack_ms=250", "data.chunks.max_tokens=80",
                  "data.chunks.overlap_tokens=12",
-                 # the broken release (embeddings smaller than the vocabulary) raises in torch;
-                 # CTranslate2 reads past the table without an error, so these services run torch
+                 # the broken release (embeddings smaller than the vocabulary) raises on every
+                 # answer in torch; CTranslate2 refuses it at load (the service stays extractive),
+                 # so these services run torch to have a release that fails in production
                  "serve.runtime=torch"]
     params = load_params("ci", overrides)
     configure_environment(params)

@@ -175,5 +175,17 @@ def test_service_exposes_drift_and_prometheus_records_it(online_service: dict[st
             assert drifted["p_top1_ks"] < calm["p_top1_ks"] and 0 < drifted["p_mmd"] <= 1
             rec = prom.wait_for('model_version:minutes_drift_statistic:max{test="mmd"}', timeout=30)
             assert list(rec["model_version"]) == ["none"]  # extractive: no model version holds the alias
+            from minutes.online import retrain
+
+            served = metric_value(http.get("/metrics").text, "minutes_drift_alarm", test="mmd") == 1
+            for _ in range(60):  # the trigger reads what Prometheus scraped: the service's last window
+                now = retrain.drift_from_prometheus(prom)
+                if now and now["statistic"] == pytest.approx(drifted["mmd"], rel=1e-6):
+                    break
+                time.sleep(0.5)
+            assert now and now["alarm"] is served and now["statistic"] == pytest.approx(drifted["mmd"], rel=1e-6)
+            decision = retrain.retrain_decision(params, now, feedback={"up": 0, "down": 0})
+            assert decision.retrain is served
+            assert [r.split(" (")[0] for r in decision.reasons] == (["drift alarm"] if served else [])
     finally:
         ps.stop_server(params)

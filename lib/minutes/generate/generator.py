@@ -112,6 +112,10 @@ class Generator:
             raise ValueError(f"unknown generation runtime {runtime!r} (torch or ctranslate2)")
         from minutes.generate import runtime as rt
 
+        rows = self.model.get_input_embeddings().num_embeddings
+        if rows < len(self.tokenizer):  # torch raises on such ids; CTranslate2 would read past the table
+            raise ValueError(f"the model has {rows} embedding rows for a tokenizer of {len(self.tokenizer)} "
+                             "token ids: not converted (a damaged or mismatched checkpoint)")
         dirs = [Path(p) for p in (self.source, self.meta.get("base_path")) if p and Path(p).is_dir()]
         digest = rt.source_digest(dirs) if dirs else hashlib.sha256(self.source.encode()).hexdigest()[:16]
         root = Path(cache_root) if cache_root else (dirs[0].parent / "ct2" if dirs else Path("ct2"))

@@ -80,6 +80,18 @@ def _drift_fields(drift: Any) -> tuple[bool | None, float | None, Any]:
     return bool(alarm), None if stat is None else float(stat), get("threshold")
 
 
+def drift_from_prometheus(prom: Any, test: str = "mmd") -> dict[str, Any] | None:
+    """The drift detector's latest output as Prometheus scraped it from the services (any
+    deployment raising the alarm counts), in the shape `retrain_decision` reads; None before
+    any window of questions was tested."""
+    alarm = prom.query(f'max(minutes_drift_alarm{{test="{test}"}})')
+    if not len(alarm):
+        return None
+    stat = prom.query(f'max(minutes_drift_statistic{{test="{test}"}})')
+    return {"alarm": bool(float(alarm["value"].iloc[0]) >= 1),
+            "statistic": float(stat["value"].iloc[0]) if len(stat) else None, "test": test}
+
+
 def feedback_figures(params: Params, since: float | None = None) -> dict[str, int]:
     """Ratings given since `since` (default: the last `retrain.window_s` seconds) over every
     model version, from the answer log: {"up", "down"}."""
