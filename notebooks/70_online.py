@@ -21,7 +21,6 @@ import os
 profile = os.environ.get("MINUTES_PROFILE", "local")  # set MINUTES_PROFILE=chameleon once, on the hub
 overrides = []
 run_dir = ""
-retrain_now = False  # True: when the trigger fires, run 30_train -> 40_evaluate from here (15 min on local)
 
 # %%
 import minutes.notebook as nb
@@ -109,14 +108,14 @@ alarms
 # from the answer log). The table shows each signal against its threshold. Acting on it exports
 # the users' corrections as a new dataset version (which 30_train adds to its training pairs) and
 # runs 30_train → 40_evaluate through the pipeline runner, archived like any run; the new version
-# then goes through 40's gates. This notebook acts only with `retrain_now = True`; after the
+# then goes through 40's gates. This notebook acts only with `retrain.act=true`; after the
 # off-topic phase above the alarm is normally up, so the table says "retrain".
 
 # %%
 from minutes.online import retrain
 
 drift_now = retrain.drift_from_prometheus(prom)
-if retrain_now:
+if params.retrain.act:
     decision = retrain.retrain_if_needed(params, drift_now, overrides=as_list(overrides))
 else:
     decision = retrain.retrain_decision(params, drift_now)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
@@ -116,6 +117,22 @@ def test_ray_trusted_sources_and_opened_dashboard() -> None:
     assert rules.index("saddr 10.52.0.0/16") < rules.index("tcp dport")
     assert "--dashboard-host 0.0.0.0" in command and 8265 not in _dropped_ports(rules)
     assert {6379, 10001} <= _dropped_ports(rules)
+
+
+@pytest.mark.parametrize("overrides", [{}, {"ray_trusted_cidrs": ["10.52.0.0/16", "2001:db8::/32"],
+                                        "platform_public_services": ["ssh", "api", "ray_dashboard"]}])
+def test_ray_firewall_is_valid_nftables(overrides: dict[str, Any], tmp_path: Path) -> None:
+    """nft's own parser checks the rendered rules (`nft -c`: parsed and checked, nothing loaded);
+    a rule it would refuse fails here instead of at boot on the GPU node."""
+    nft = shutil.which("nft") or ("/usr/sbin/nft" if Path("/usr/sbin/nft").is_file() else None)
+    if nft is None:
+        pytest.skip("nft is not installed (make setup installs nftables)")
+    rules = tmp_path / "ray-firewall.nft"
+    rules.write_text(_ray_head(**overrides)[1])
+    done = subprocess.run([nft, "-c", "-f", str(rules)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    rules.write_text(rules.read_text().replace("} drop", "} dorp"))
+    assert subprocess.run([nft, "-c", "-f", str(rules)], capture_output=True).returncode != 0
 
 
 def test_ray_firewall_survives_reboots() -> None:

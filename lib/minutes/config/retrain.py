@@ -21,6 +21,9 @@ class RetrainParams(Section):
     #: Redo the stages even when their inputs did not change (a drift alarm with no new data
     #: otherwise reloads the cached study: the same model).
     force: bool = False
+    #: Notebook 70 acts on its trigger (exports the corrections, runs the stages) instead of only
+    #: showing the decision: a retraining run takes about 15 minutes on local.
+    act: bool = False
 
     @model_validator(mode="after")
     def _ordered(self) -> "RetrainParams":
