@@ -396,3 +396,33 @@ def test_opening_sets_the_faiss_search_threads(built: dict[str, Any], embedder: 
     assert faiss.omp_get_max_threads() == 2  # 0 leaves FAISS alone
     Retriever.open(built["params"], embedder)
     assert faiss.omp_get_max_threads() == built["params"].index.faiss_threads == 1
+
+
+def test_renaming_speakers_keeps_vectors_and_updates_text_speakers_and_bm25(copy_work: Any, embedder: Any) -> None:
+    """A rename rewrites the meeting's chunk texts and speakers (both names at once, so a swap
+    works), leaves other meetings and every vector untouched, and BM25 finds the new name."""
+    params = copy_work()
+    r = Retriever.open(params, embedder)
+    before, first = r.chunks().copy(), r.version
+    vectors = np.array(r.vectors(), copy=True)
+    assert r.search("Zanzibar", 1, method="bm25")[0]["score"] == 0.0
+    out = r.rename_speakers("prod1", {"A": "Zanzibar", "B": "A"})
+    assert out["chunks"] == 4 and out["version"] == r.version != first
+    after = r.chunks()
+    rows = (after["meeting_id"] == "prod1").to_numpy()
+    old_lines = [line for t in before.loc[rows, "text"] for line in t.split("\n")]
+    new_lines = [line for t in after.loc[rows, "text"] for line in t.split("\n")]
+    swapped = {"A": "Zanzibar", "B": "A"}
+    assert new_lines == [swapped.get(x.partition(": ")[0], x.partition(": ")[0]) + ": " + x.partition(": ")[2]
+                         for x in old_lines]
+    assert [list(s) for s in after.loc[rows, "speakers"]] == [
+        [swapped.get(x, x) for x in s] for s in before.loc[rows, "speakers"]]
+    assert after.loc[~rows].equals(before.loc[~rows])
+    assert np.array_equal(np.asarray(r.vectors()), vectors)
+    hit = r.search("Zanzibar", 1, method="bm25")[0]
+    assert hit["meeting_id"] == "prod1" and "Zanzibar" in hit["speakers"] and hit["score"] > 0
+    assert r.manifest["renamed"] == [{"from_version": first, "meeting_id": "prod1", "mapping": swapped}]
+    reopened = Retriever.open(params, embedder)
+    assert reopened.version == r.version and list(reopened.chunks()["text"]) == list(after["text"])
+    with pytest.raises(UnknownMeeting):
+        r.rename_speakers("nope", {"A": "B"})

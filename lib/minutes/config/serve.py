@@ -121,6 +121,9 @@ class ServeParams(Section):
     query_backend: Literal["index", "torch", "onnx-int8"] = "index"
     max_answer_words: int = Field(60, ge=5)
     max_upload_mb: int = Field(200, ge=1)
+    #: /ingest of a recording diarizes it (speakers "Speaker 1..n", minutes.asr.diarize) unless
+    #: the request says speakers=false; rename them with PATCH /meetings/{id}/speakers.
+    ingest_speakers: bool = True
     #: Name of the environment variable holding the ingest token (never the token itself).
     ingest_token_env: str = "MINUTES_INGEST_TOKEN"
     alias_poll_seconds: float = Field(10.0, gt=0)

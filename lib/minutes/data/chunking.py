@@ -30,8 +30,21 @@ def load_tokenizer(embedding_model: str = "packaged") -> Any:
     return tokenizer
 
 
+#: What separates a speaker from their words in a chunk line; speaker names may not hold it.
+SPEAKER_SEP = ": "
+
+
 def _line(u: dict[str, Any]) -> str:
-    return f"{u['speaker']}: {u['text']}"
+    return f"{u['speaker']}{SPEAKER_SEP}{u['text']}"
+
+
+def rename_speakers_in_text(text: str, mapping: dict[str, str]) -> str:
+    """A chunk's text with its lines' speakers renamed (all at once, so names can swap)."""
+    out = []
+    for line in text.split("\n"):
+        speaker, sep, body = line.partition(SPEAKER_SEP)
+        out.append(f"{mapping.get(speaker, speaker)}{sep}{body}" if sep else line)
+    return "\n".join(out)
 
 
 def chunk_meeting(utterances: Sequence[dict[str, Any]], tokenizer: Any, chunk_params: ChunkParams) -> list[Chunk]:
@@ -83,8 +96,8 @@ def chunk_meeting(utterances: Sequence[dict[str, Any]], tokenizer: Any, chunk_pa
 def _split_long(line: str, tokenizer: Any, p: ChunkParams) -> list[tuple[str, int, tuple[float, float]]]:
     """Windows of one over-long line: (text, tokens, (start fraction, end fraction) of the line).
     Text is cut from the original string at token offsets, so casing and spacing survive."""
-    speaker, _, body = line.partition(": ")
-    prefix = f"{speaker}: "
+    speaker, _, body = line.partition(SPEAKER_SEP)
+    prefix = f"{speaker}{SPEAKER_SEP}"
     prefix_tokens = len(tokenizer(prefix, add_special_tokens=False)["input_ids"])
     budget = max(8, p.max_tokens - prefix_tokens)
     step = max(1, budget - p.overlap_tokens)

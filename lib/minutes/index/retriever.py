@@ -360,12 +360,7 @@ class Retriever:
         df = new if isinstance(new, pd.DataFrame) else chunk_table.from_records(new, "added chunks")
         df = chunk_table.validate(df, "added chunks")
         with self._write_lock, store.write_lock(self.stage_dir):
-            base = self._view.snap
-            on_disk = store.current_version(self.stage_dir)
-            if on_disk != base.version:  # another process added meetings since we opened
-                base = store.read_current(self.stage_dir)
-                self._check_params(self.params, base.meta, base.version)
-                faiss_index.configure_search(base.index, self.p)
+            base = self._latest()
             clash = sorted(set(df["chunk_id"]) & set(base.meta["chunk_ids"]))
             if clash:
                 raise ValueError(f"{len(clash)} chunk ids are already indexed (first: {clash[0]!r}); "
@@ -384,12 +379,54 @@ class Retriever:
                         "meetings": sorted(df["meeting_id"].unique().tolist())}]}
             bm25 = (self._view.bm25.extended(df["text"]) if base is self._view.snap
                     else Bm25(all_chunks["text"], self.p.bm25_k1, self.p.bm25_b))
-            version = store.write_version(self.stage_dir, index, all_vectors, all_chunks, meta, bm25)
-            snap = store.Snapshot(index=index, vectors=all_vectors, chunks=all_chunks,
-                                  meta=store.read_meta(self.stage_dir), version=version, bm25=bm25)
-            self._view = _View(snap, self.p.bm25_k1, self.p.bm25_b)  # the swap readers see
+            version = self._publish(index, all_vectors, all_chunks, meta, bm25)
         return {"version": version, "added_chunks": len(df), "n_chunks": len(all_chunks),
                 "meetings": sorted(df["meeting_id"].unique().tolist())}
+
+    def rename_speakers(self, meeting_id: str, mapping: dict[str, str]) -> dict[str, Any]:
+        """Rename speakers of one meeting in the chunk table (its `speakers` and the speaker of
+        each text line) as a new index version. Vectors and the FAISS index are kept as they are
+        (no re-embedding: a name is a small part of a chunk's text); BM25 is rebuilt over the new
+        texts so a question naming the new speaker finds their chunks."""
+        import pandas as pd
+
+        from minutes.data.chunking import rename_speakers_in_text
+
+        with self._write_lock, store.write_lock(self.stage_dir):
+            base = self._latest()
+            chunks = base.chunks.copy()
+            rows = (chunks["meeting_id"] == meeting_id).to_numpy()
+            if not rows.any():
+                raise UnknownMeeting(f"meeting {meeting_id!r} is not in the index")
+            chunks.loc[rows, "text"] = [rename_speakers_in_text(t, mapping) for t in chunks.loc[rows, "text"]]
+            chunks.loc[rows, "speakers"] = pd.Series(
+                [list(dict.fromkeys(mapping.get(str(x), str(x)) for x in ss)) for ss in chunks.loc[rows, "speakers"]],
+                index=chunks.index[rows], dtype=object)
+            meta = {**base.meta, "data_hash": chunk_table.data_hash(chunks),
+                    "renamed": base.meta.get("renamed", []) + [{
+                        "from_version": base.version, "meeting_id": meeting_id, "mapping": dict(mapping)}]}
+            bm25 = Bm25(chunks["text"], self.p.bm25_k1, self.p.bm25_b)
+            version = self._publish(base.index, base.vectors, chunks, meta, bm25)
+        return {"version": version, "meeting_id": meeting_id, "chunks": int(rows.sum())}
+
+    def _latest(self) -> store.Snapshot:
+        """The snapshot to build the next version on (call under the write locks): ours, or the
+        one another process wrote since we opened."""
+        base = self._view.snap
+        if store.current_version(self.stage_dir) != base.version:
+            base = store.read_current(self.stage_dir)
+            self._check_params(self.params, base.meta, base.version)
+            faiss_index.configure_search(base.index, self.p)
+        return base
+
+    def _publish(self, index: Any, vectors: "np.ndarray", chunks: "pd.DataFrame", meta: dict[str, Any],
+                 bm25: Bm25) -> str:
+        """Write a version and swap it in as the one readers see (call under the write locks)."""
+        version = store.write_version(self.stage_dir, index, vectors, chunks, meta, bm25)
+        snap = store.Snapshot(index=index, vectors=vectors, chunks=chunks,
+                              meta=store.read_meta(self.stage_dir), version=version, bm25=bm25)
+        self._view = _View(snap, self.p.bm25_k1, self.p.bm25_b)
+        return version
 
     def reload(self) -> bool:
         """Pick up a version another process wrote; True when it changed."""

@@ -14,7 +14,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, AsyncIterator
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
@@ -30,7 +30,8 @@ from minutes.serve.model_minutes import write_minutes
 from minutes.online import feedback as feedback_rules
 from minutes.online.records import minutes_record
 from minutes.serve.schemas import (AskRequest, AskResponse, FeedbackRequest, FeedbackResponse, IngestResponse,
-                                   MeetingInfo, MinutesRequest, MinutesResponse)
+                                   MeetingInfo, MinutesRequest, MinutesResponse, SpeakerRenameRequest,
+                                   SpeakerRenameResponse)
 from minutes.serve.state import ServiceState, build_state
 from minutes.serve.uploads import BodySizeLimit, safe_filename, save_stream
 
@@ -47,9 +48,11 @@ def minutes_for(s: ServiceState, meeting_id: str) -> dict[str, Any]:
     return doc
 
 
-def _multipart(description: str, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+def _multipart(description: str, extra: dict[str, Any] | None = None,
+               optional: dict[str, Any] | None = None) -> dict[str, Any]:
     """OpenAPI for routes that parse their own multipart body (to check size and token first)."""
-    props = {"file": {"type": "string", "format": "binary", "description": description}, **(extra or {})}
+    props = {"file": {"type": "string", "format": "binary", "description": description}, **(extra or {}),
+             **(optional or {})}
     return {"requestBody": {"required": True, "content": {"multipart/form-data": {
         "schema": {"type": "object", "required": ["file", *(extra or {})], "properties": props}}}}}
 
@@ -182,20 +185,33 @@ def create_app(params: Params, state: ServiceState | None = None) -> FastAPI:
     @app.post("/ingest", response_model=IngestResponse, status_code=201,
               summary="Add a meeting (audio or transcript) to the live index; needs the ingest token",
               openapi_extra=_multipart("audio, or a transcript (.txt 'Speaker: text' lines, .vtt, .json)",
-                                       {"meeting_id": {"type": "string"}}))
+                                       {"meeting_id": {"type": "string"}}, {
+                  "speakers": {"type": "boolean", "description": "diarize a recording (default serve.ingest_speakers)"},
+                  "num_speakers": {"type": "integer", "minimum": 1, "maximum": 32},
+                  "speaker_names": {"type": "string", "description": "names of Speaker 1, 2, ... comma-separated"}}))
     async def ingest_route(request: Request) -> dict[str, Any]:
         s = st(request)
         check_token(request, s.params.serve.ingest_token_env)  # before reading the body
-        path, fields = await receive_file(request, ("meeting_id",))
+        path, fields = await receive_file(request, ("meeting_id", "speakers", "num_speakers", "speaker_names"))
         try:
             meeting_id = ingest.check_meeting_id(s, fields["meeting_id"])
-            return await run_in_threadpool(ingest.ingest_file, s, meeting_id, path)
+            speakers = ingest.SpeakerOptions.from_form(s, fields)
+            return await run_in_threadpool(ingest.ingest_file, s, meeting_id, path, speakers)
         finally:
             shutil.rmtree(path.parent, ignore_errors=True)
 
     @app.get("/meetings", response_model=list[MeetingInfo], summary="Meetings the service can answer about")
     def meetings(request: Request) -> list[dict[str, Any]]:
         return st(request).corpus.meetings()
+
+    def ingest_auth(request: Request) -> None:  # a dependency: runs before the body is validated
+        check_token(request, st(request).params.serve.ingest_token_env)
+
+    @app.patch("/meetings/{meeting_id}/speakers", response_model=SpeakerRenameResponse,
+               dependencies=[Depends(ingest_auth)],
+               summary="Rename a meeting's speakers (e.g. 'Speaker 1' -> a name); needs the ingest token")
+    async def rename_speakers(meeting_id: str, req: SpeakerRenameRequest, request: Request) -> dict[str, Any]:
+        return await run_in_threadpool(ingest.rename_speakers, st(request), meeting_id, req.names)
 
     @app.get("/healthz", summary="Liveness")
     def healthz() -> dict[str, str]:

@@ -70,6 +70,14 @@ class Corpus:
         with self._lock:
             self._utts = {**self._utts, meeting_id: rows}  # copy-on-write: readers never see a half state
 
+    def rename(self, meeting_id: str, mapping: dict[str, str]) -> None:
+        """Publish a meeting's utterances with speakers renamed (in memory: the renames are
+        stored by minutes.serve.speaker_names and applied again at every load)."""
+        from minutes.serve.speaker_names import apply
+
+        with self._lock:
+            self._utts = {**self._utts, meeting_id: apply(self._utts[meeting_id], [mapping])}
+
     def remove(self, meeting_id: str) -> None:
         """Undo `add` (an index update failed after the transcript was stored)."""
         (self.ingested_dir / f"{meeting_id}.jsonl").unlink(missing_ok=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -62,14 +63,48 @@ def to_utterances(meeting_id: str, rows: list[dict[str, Any]], source: str) -> l
             for i, (r, text) in enumerate(kept)]
 
 
-def ingest_file(state: "ServiceState", meeting_id: str, path: Path) -> dict[str, Any]:
+@dataclass(frozen=True)
+class SpeakerOptions:
+    """How an ingested recording gets its speakers (the form fields of /ingest)."""
+
+    diarize: bool
+    num_speakers: int | None = None
+    #: names for "Speaker 1", "Speaker 2", ... in order of first appearance
+    names: tuple[str, ...] = ()
+
+    @classmethod
+    def from_form(cls, state: "ServiceState", fields: dict[str, str]) -> "SpeakerOptions":
+        from minutes.serve.speaker_names import check_mapping
+
+        flag = fields.get("speakers", "").strip().lower()
+        if flag not in ("", "true", "false", "1", "0", "yes", "no"):
+            raise ApiError(422, f"speakers must be true or false, got {flag[:20]!r}")
+        raw_n = fields.get("num_speakers", "").strip()
+        if raw_n and not (raw_n.isdigit() and 1 <= int(raw_n) <= 32):
+            raise ApiError(422, f"num_speakers must be between 1 and 32, got {raw_n[:20]!r}")
+        names = tuple(n.strip() for n in fields.get("speaker_names", "").split(",") if n.strip())
+        placeholders = [f"Speaker {i + 1}" for i in range(len(names))]
+        if names:
+            check_mapping(dict(zip(placeholders, names)), placeholders)  # the same rule as a rename
+        diarize = (flag in ("true", "1", "yes") or (not flag and state.params.serve.ingest_speakers)
+                   or bool(raw_n) or bool(names))
+        return cls(diarize, int(raw_n) if raw_n else None, names)
+
+    def label(self, segments: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        mapping = {f"Speaker {i + 1}": n for i, n in enumerate(self.names)}
+        return [dict(s, speaker=mapping.get(s.get("speaker", ""), s.get("speaker"))) for s in segments]
+
+
+def ingest_file(state: "ServiceState", meeting_id: str, path: Path,
+                speakers: SpeakerOptions | None = None) -> dict[str, Any]:
     """Ingest one saved upload (audio or transcript) as meeting `meeting_id`."""
     t0 = time.perf_counter()
     suffix = path.suffix.lower()
     if suffix in TRANSCRIPT_SUFFIXES:
         utts = to_utterances(meeting_id, parse_transcript(path.read_bytes(), path.name), "manual")
     elif suffix in AUDIO_SUFFIXES:
-        utts = to_utterances(meeting_id, transcribe(state, path), "asr")
+        opts = speakers or SpeakerOptions(state.params.serve.ingest_speakers)
+        utts = to_utterances(meeting_id, opts.label(transcribe(state, path, opts.diarize, opts.num_speakers)), "asr")
     else:
         raise ApiError(415, f"{path.name}: expected audio ({', '.join(sorted(AUDIO_SUFFIXES))}) "
                             f"or a transcript ({', '.join(sorted(TRANSCRIPT_SUFFIXES))})")
@@ -96,6 +131,28 @@ def add_meeting(state: "ServiceState", meeting_id: str, utts: list[dict[str, Any
     state.metrics.ingests.inc()
     return {"meeting_id": meeting_id, "utterances": len(utts), "chunks": len(chunks),
             "index_chunks": state.index_size(), "seconds": round(time.perf_counter() - t0, 3)}
+
+
+def rename_speakers(state: "ServiceState", meeting_id: str, names: dict[str, str]) -> dict[str, Any]:
+    """Rename speakers of a meeting in the live corpus and index (no re-embedding), durably."""
+    from minutes.serve.speaker_names import check_mapping
+
+    with state.ingest_lock:
+        if meeting_id not in state.corpus:
+            raise ApiError(404, f"meeting {meeting_id!r} is not known (see GET /meetings)")
+        mapping = check_mapping(names, (u["speaker"] for u in state.corpus.utterances(meeting_id)))
+        version = state.retriever.version
+        if mapping:
+            state.speaker_names.add(meeting_id, mapping)  # first, so a crash after it is redone at start
+            try:
+                version = state.retriever.rename_speakers(meeting_id, mapping)["version"]
+            except Exception:
+                state.speaker_names.drop_last(meeting_id)
+                raise
+            state.corpus.rename(meeting_id, mapping)
+            state.minutes_cache.pop(meeting_id, None)
+    info = next(m for m in state.corpus.meetings() if m["meeting_id"] == meeting_id)
+    return {**info, "renamed": mapping, "index_version": version}
 
 
 def spool_dir(state: "ServiceState") -> Path:

@@ -105,6 +105,16 @@ class MeetingInfo(BaseModel):
     source: str
 
 
+class SpeakerRenameRequest(Strict):
+    names: dict[str, str] = Field(..., description="old speaker name -> new name (1-64 characters, no ':')",
+                                  examples=[{"Speaker 1": "Alice", "Speaker 2": "Bob"}])
+
+
+class SpeakerRenameResponse(MeetingInfo):
+    renamed: dict[str, str] = Field(..., description="the renames that changed something")
+    index_version: str
+
+
 class IngestResponse(BaseModel):
     meeting_id: str
     utterances: int

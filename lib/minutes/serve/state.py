@@ -14,6 +14,7 @@ from minutes.serve.corpus import Corpus
 from minutes.serve.generation import GenerationQueue
 from minutes.serve.metrics import Metrics
 from minutes.serve.model_watch import Loaded, ModelWatcher
+from minutes.serve.speaker_names import SpeakerNames
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +26,8 @@ class ServiceState:
     retriever: Any
     watcher: ModelWatcher
     metrics: Metrics
+    #: speakers renamed by PATCH /meetings/{id}/speakers (minutes.serve.speaker_names)
+    speaker_names: SpeakerNames
     ingest_lock: threading.Lock = field(default_factory=threading.Lock)
     asr_lock: threading.Lock = field(default_factory=threading.Lock)
     #: the one model worker of this process (requests queue and are batched; see serve.generation)
@@ -68,7 +71,9 @@ def build_state(params: Params, metrics: Metrics | None = None, watch: bool = Tr
                 else embedder_for(params, query_backend, threads=params.serve.torch_threads))
     retriever = Retriever.open(params, embedder)
     metrics = metrics or Metrics()
-    state = ServiceState(params, corpus, retriever, ModelWatcher(params), metrics, answer_log=open_answer_log(params))
+    names = SpeakerNames(params.stage_dir("serve") / "speakers")
+    state = ServiceState(params, corpus, retriever, ModelWatcher(params), metrics, names,
+                         answer_log=open_answer_log(params))
     state.watcher._on_change = state.on_model_change
     from minutes.serve.drift_watch import drift_monitor
 
@@ -82,6 +87,7 @@ def build_state(params: Params, metrics: Metrics | None = None, watch: bool = Tr
 
             log.info("re-adding ingested meeting %s to the index", mid)
             retriever.add_chunks(chunk_meeting(corpus.utterances(mid), state.tokenizer(), params.data.chunks))
+    apply_speaker_names(state)
     state.on_model_change(state.watcher.current)
     # Load the query embedder now, so /readyz means ready and the first /ask is not seconds slow.
     retriever.search("warm up", 1, method="hybrid")  # embedder and BM25, whichever `auto` picks
@@ -90,3 +96,25 @@ def build_state(params: Params, metrics: Metrics | None = None, watch: bool = Tr
     state.refresh_gauges()
     return state
 
+
+
+def apply_speaker_names(state: ServiceState) -> None:
+    """Bring corpus and index in line with the stored speaker renames: the corpus was loaded with
+    the original names, the index may lack the newest renames (a crash) or all (a rebuild)."""
+    from minutes.serve.speaker_names import missing_in_index
+
+    applied: dict[str, list[dict[str, str]]] = {}
+    for entry in state.retriever.manifest.get("renamed", []):
+        applied.setdefault(entry["meeting_id"], []).append(entry["mapping"])
+    for mid in state.speaker_names.meetings():
+        if mid not in state.corpus:
+            continue
+        stored = state.speaker_names.patches(mid)
+        todo = missing_in_index(stored, applied.get(mid, []))
+        if todo is None:
+            log.warning("index renames of meeting %s differ from the stored ones; citations keep the "
+                        "stored names, retrieval the index's until the index is rebuilt", mid)
+        for mapping in todo or []:
+            state.retriever.rename_speakers(mid, mapping)
+        for mapping in stored:
+            state.corpus.rename(mid, mapping)
