@@ -18,7 +18,7 @@ setup: system-packages $(STAMP)
 	@echo "environment ready: $(VENV)"
 
 system-packages:
-	@missing=""; for b in ffmpeg:ffmpeg espeak-ng:espeak-ng chromium:chromium chromedriver:chromium-driver prometheus:prometheus nft:nftables; do \
+	@missing=""; for b in ffmpeg:ffmpeg espeak-ng:espeak-ng chromium:chromium chromedriver:chromium-driver prometheus:prometheus nft:nftables pg_ctlcluster:postgresql; do \
 	  command -v $${b%%:*} >/dev/null || missing="$$missing $${b##*:}"; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then echo "installing Debian packages:$$missing"; \

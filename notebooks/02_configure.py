@@ -59,11 +59,12 @@ pd.DataFrame(configure.results_table(results))
 # %% [markdown]
 # ## 4. Reaching the private services
 #
-# Only SSH and the API face the internet (`infra.public_services`). MLflow, the MinIO console and Prometheus (KVM node), and Ray's client server and dashboard (GPU node, whose other Ray ports a firewall closes) listen on the node's loopback: open an SSH tunnel with the commands below, then use `http://127.0.0.1:<port>` (Ray: `ray.address=ray://127.0.0.1:10001`). MLflow asks for the user and password named in the last line (never printed here).
+# Only SSH and the API face the internet (`infra.public_services`). MLflow, the MinIO console, Prometheus, Grafana and Postgres (KVM node), and Ray's client server and dashboard (GPU node, whose other Ray ports a firewall closes) listen on the node's loopback: open an SSH tunnel with the commands below, then use `http://127.0.0.1:<port>` (Ray: `ray.address=ray://127.0.0.1:10001`). MLflow asks for the user and password named in the next-to-last line, and the last line puts the answer log's URL (Postgres, for notebook 70) into the environment (neither password is printed here).
 
 # %%
 from minutes.infra import tunnels
-print("\n".join(tunnels.ssh_tunnel_commands(params) + [tunnels.mlflow_login_hint(params)]))
+print("\n".join(tunnels.ssh_tunnel_commands(params) + [tunnels.mlflow_login_hint(params),
+                                                           tunnels.answer_log_url_hint(params)]))
 
 # %%
 ctx.record(infra_mode=params.infra.mode, playbooks_ok=all(r.ok for r in results),

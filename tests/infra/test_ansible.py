@@ -68,7 +68,8 @@ def test_compose_templates_render_to_valid_compose(role: str) -> None:
         **defaults, mlflow_tracking_uri="http://10.0.0.1:5000")
     compose = yaml.safe_load(text)
     if role == "platform":
-        assert set(compose["services"]) == {"postgres", "minio", "minio-bucket", "mlflow"}
+        assert set(compose["services"]) == {"postgres", "minio", "minio-bucket", "minutes-db", "mlflow",
+                                            "prometheus", "grafana"}
         service_defaults = yaml.safe_load((ANSIBLE_DIR / "roles/service/defaults/main.yml").read_text())
         assert compose["networks"]["platform"]["name"] == service_defaults["platform_network"]
         assert "/mnt/platform/postgres:/var/lib/postgresql/data" in compose["services"]["postgres"]["volumes"]

@@ -49,7 +49,12 @@ CHECKED = {
     "platform.yml": {"Is the volume formatted?", "Mount point", "Mounted at boot",
                      "Secret values (controller environment, else generated once on the controller)",
                      "Folders", "Environment file with the secrets (root only)",
-                     "Compose file and MLflow's basic-auth configuration (no secrets in either)"},
+                     "Compose file and MLflow's basic-auth configuration (no secrets in either)",
+                     "Prometheus' configuration is given (minutes.infra.configure renders it)",
+                     "Data folders of Prometheus and Grafana (owned by their images' users)",
+                     "Prometheus' configuration and targets (the scrape job of minutes.platform.prometheus_server)",
+                     "Prometheus' rule files (the *-rules.yml that prometheus.yml names)",
+                     "Dashboard, Grafana's provisioning and the answer log's database script (repository files)"},
     "ray.yml": {"nftables (the firewall that keeps Ray's ports private)", "Firewall rules for Ray's ports",
                 "Firewall unit (the rules again after a reboot, before docker starts Ray)", "Compose file"},
     # (unarchive validates its arguments, then skips: tar archives have no check mode)
@@ -173,7 +178,9 @@ def test_diffs_show_private_ray_and_platform_without_secrets(results: dict[str, 
     platform = _after(results["platform.yml"], "Compose file and MLflow's basic-auth configuration (no secrets in either)")
     assert '"127.0.0.1:5000:5000"' in platform and "--app-name basic-auth" in platform
     generated = [p.read_text().strip() for p in configure.generated_dir(setup["params"]).iterdir()]
-    assert len(generated) == 4  # postgres, minio, mlflow admin, flask secret: made once on the controller
+    # postgres, minio, mlflow admin, flask secret, the answer log's login, grafana admin: made once
+    # on the controller (the service role reads the answer log's from the same file)
+    assert len(generated) == 6
     shown = "\n".join(t["after"] + t["task"] for r in results.values() for t in r.tasks)
     assert not [g for g in generated if g in shown]
     artifacts = [p for r in results.values() for p in r.artifact_dir.rglob("*") if p.is_file()]

@@ -33,23 +33,33 @@ def render(role: str, template: str, **overrides: Any) -> str:
     return env.from_string((ANSIBLE_DIR / "roles" / role / "templates" / template).read_text()).render(**values)
 
 
-def platform_compose(params: Any) -> dict[str, Any]:
+def platform_compose_text(params: Any) -> str:
     ev = configure.extravars(params, "compose")
-    return yaml.safe_load(render("platform", "docker-compose.yml.j2",
-                                 platform_public_services=ev["platform_public_services"]))
+    return render("platform", "docker-compose.yml.j2", platform_public_services=ev["platform_public_services"],
+                  **{k: ev[k] for k in ("postgres_port", "prometheus_port", "grafana_port")})
+
+
+def platform_compose(params: Any) -> dict[str, Any]:
+    return yaml.safe_load(platform_compose_text(params))
 
 
 def test_private_services_bind_to_loopback_by_default(params) -> None:
     services = platform_compose(params)["services"]
     assert services["mlflow"]["ports"] == ["127.0.0.1:5000:5000"]
     assert services["minio"]["ports"] == ["127.0.0.1:9000:9000", "127.0.0.1:9001:9001"]
-    assert "ports" not in services["postgres"]
+    assert services["postgres"]["ports"] == ["127.0.0.1:5432:5432"]  # for the tunnel, never public
+    assert services["prometheus"]["ports"] == ["127.0.0.1:9090:9090"]
+    assert services["grafana"]["ports"] == ["127.0.0.1:3000:3000"]
 
 
 def test_opened_service_is_published(params_factory) -> None:
     services = platform_compose(params_factory("infra.public_services=[ssh,api,mlflow]"))["services"]
     assert services["mlflow"]["ports"] == ["5000:5000"]
     assert services["minio"]["ports"] == ["127.0.0.1:9000:9000", "127.0.0.1:9001:9001"]
+    assert services["grafana"]["ports"] == ["127.0.0.1:3000:3000"]
+    both = platform_compose(params_factory("infra.public_services=[ssh,api,prometheus,grafana]"))["services"]
+    assert both["prometheus"]["ports"] == ["9090:9090"] and both["grafana"]["ports"] == ["3000:3000"]
+    assert both["mlflow"]["ports"] == ["127.0.0.1:5000:5000"]
 
 
 def test_mlflow_runs_basic_auth_with_secrets_from_env_file(params) -> None:
@@ -144,17 +154,27 @@ def test_ray_firewall_survives_reboots() -> None:
 def test_tunnel_commands(params_factory) -> None:
     p = params_factory("infra.mode=apply", "infra.ssh_key_file=/keys/id ed")
     assert tunnels.ssh_tunnel_commands(p) == [
-        "ssh -N -L 5000:127.0.0.1:5000 -L 9001:127.0.0.1:9001 -L 9090:127.0.0.1:9090 -i '/keys/id ed' "
+        "ssh -N -L 3000:127.0.0.1:3000 -L 5000:127.0.0.1:5000 -L 5432:127.0.0.1:5432 -L 9001:127.0.0.1:9001 "
+        "-L 9090:127.0.0.1:9090 -i '/keys/id ed' "
         "cc@<floating ip of minutes-kvm-alice>",
         "ssh -N -L 10001:127.0.0.1:10001 -L 8265:127.0.0.1:8265 -i '/keys/id ed' cc@<floating ip of minutes-gpu-alice>"]
     state.save_state(p, "kvm", {"floating_ip": "129.114.0.10"})
     state.save_state(p, "gpu", {"floating_ip": "192.5.87.20"})
     opened = params_factory("infra.mode=apply", "infra.public_services=[ssh,api,mlflow,ray_dashboard]")
     assert tunnels.ssh_tunnel_commands(opened) == [
-        "ssh -N -L 9001:127.0.0.1:9001 -L 9090:127.0.0.1:9090 cc@129.114.0.10",
+        "ssh -N -L 3000:127.0.0.1:3000 -L 5432:127.0.0.1:5432 -L 9001:127.0.0.1:9001 -L 9090:127.0.0.1:9090 "
+        "cc@129.114.0.10",
         "ssh -N -L 10001:127.0.0.1:10001 cc@192.5.87.20"]  # Ray's client port is never public
     hint = tunnels.mlflow_login_hint(p)
     assert "MLFLOW_TRACKING_PASSWORD" in hint and "mlflow_admin_password" in hint
+    url = tunnels.answer_log_url_hint(p)
+    assert url.startswith('export MINUTES_ANSWER_LOG_URL="${MINUTES_ANSWER_LOG_URL:-postgresql://minutes:$(cat ')
+    assert "minutes_db_password" in url and url.endswith('@127.0.0.1:5432/minutes}"')
+
+
+def test_postgres_is_never_opened(params_factory) -> None:
+    with pytest.raises(ValueError, match="cannot open postgres"):
+        params_factory("infra.public_services=[ssh,api,postgres]")
 
 
 def _free_port() -> int:

@@ -14,6 +14,7 @@ from minutes import schema
 from minutes.config import load_params
 from minutes.io import write_jsonl
 from minutes.platform.processes import Service
+from tests.online import postgres
 from tests.online.ports import free_port
 from tests.serve.conftest import write_corpus
 
@@ -66,3 +67,18 @@ def online_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[st
                "service": svc}
     finally:
         svc.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[postgres.PostgresServer]:
+    """A real PostgreSQL server on loopback for the session (the answer log's other backend).
+    Not installed is a failure, not a skip: `make test` installs it first."""
+    if postgres.bin_dir() is None:
+        pytest.fail(postgres.INSTALL_HINT)
+    yield from postgres.start()
+
+
+@pytest.fixture
+def postgres_url(postgres_server: postgres.PostgresServer) -> str:
+    """The URL of a fresh database on that server (password included, as the platform's)."""
+    return postgres_server.new_database()

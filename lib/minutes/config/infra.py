@@ -20,7 +20,8 @@ class KvmParams(Section):
     #: Service name -> TCP port on the node. Only those in `infra.public_services` get a security
     #: group (`minutes-allow-<name>-<suffix>`) open to `infra.allowed_cidr`; the others listen on
     #: the node's loopback and are reached through `minutes.infra.tunnels.ssh_tunnel_commands`.
-    ports: dict[str, int] = {"ssh": 22, "mlflow": 5000, "api": 8800, "minio": 9001, "prometheus": 9090}
+    ports: dict[str, int] = {"ssh": 22, "mlflow": 5000, "api": 8800, "minio": 9001, "prometheus": 9090,
+                            "grafana": 3000, "postgres": 5432}
     #: Size of the Cinder volume holding the platform's data (Postgres, MinIO); 0: root disk.
     volume_gb: int = Field(50, ge=0)
 
@@ -86,6 +87,9 @@ class InfraParams(Section):
         unknown = sorted(set(self.public_services) - known)
         if unknown:
             raise ValueError(f"infra.public_services names {unknown}; known services: {sorted(known)}")
+        if "postgres" in self.public_services:
+            raise ValueError("infra.public_services cannot open postgres: the database stays on the node's "
+                             "loopback (reach it through the SSH tunnel)")
         if "ssh" not in self.public_services:
             raise ValueError("infra.public_services must keep 'ssh': Ansible and the SSH tunnels need it")
         return self

@@ -25,16 +25,19 @@ class AnswerLogParams(Section):
     """Where answers and their feedback are logged (minutes.online.answer_log)."""
 
     #: sqlite: <work_dir>/serve/<sqlite_file> in WAL mode (local, ci). postgres: the platform's
-    #: database at the URL held by the environment variable `url_env` (not implemented offline).
+    #: database (chameleon) at the URL held by the environment variable `url_env`.
     backend: Literal["sqlite", "postgres"] = "sqlite"
     sqlite_file: str = Field("answers.db", pattern=r"^[A-Za-z0-9_.-]+$")
     #: Name of the environment variable holding the Postgres URL (never the URL itself: it has a password).
     url_env: str = "MINUTES_ANSWER_LOG_URL"
-    #: NORMAL (WAL): a committed row survives a crash of the service; FULL also a power cut, at an
-    #: fsync per answer.
+    #: SQLite only. NORMAL (WAL): a committed row survives a crash of the service; FULL also a
+    #: power cut, at an fsync per answer. (Postgres commits with its own synchronous_commit=on.)
     synchronous: Literal["NORMAL", "FULL"] = "NORMAL"
-    #: How long a write waits for another process's write lock before failing.
+    #: How long a call waits before failing: SQLite for another process's write lock, Postgres
+    #: for a connection of the pool (and for the first connection).
     busy_timeout_s: float = Field(10.0, gt=0)
+    #: Postgres only: at most this many connections per process (the pool grows to it under load).
+    pool_max_size: int = Field(10, ge=1)
     max_correction_chars: int = Field(2000, ge=1)
     max_flags: int = Field(50, ge=1)
 

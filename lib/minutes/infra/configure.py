@@ -51,11 +51,18 @@ def generated_dir(params: Any) -> Path:
 
 
 def extravars(params: Any, mode: str, overrides: Iterable[str] = ()) -> dict[str, Any]:
-    """Variables of the playbooks (no secrets: those are read from the environment)."""
+    """Variables of the playbooks (no secrets: those are read from the environment). The
+    platform's Prometheus gets its prometheus.yml and targets from minutes.platform.prometheus_server,
+    which writes the local server's too (one scrape job)."""
+    from minutes.platform.prometheus_server import platform_files
+
+    ports = params.infra.kvm.ports
     return {"platform_mode": mode, "minutes_profile": params.profile, "minutes_overrides": list(overrides),
             "minutes_repo": str(REPO_ROOT), "minutes_python": sys.executable,
             "platform_generated_dir": str(generated_dir(params)),
             "platform_public_services": list(params.infra.public_services),
+            "prometheus_files": platform_files(params),
+            **{f"{name}_port": ports[name] for name in ("postgres", "prometheus", "grafana") if name in ports},
             "preflight_min_free_gb": 1 if mode == "local" else 20}
 
 

@@ -1,8 +1,8 @@
 """SSH tunnels to the services that stay private on the Chameleon nodes (closed by default).
 
-Only `infra.public_services` get a security group; MLflow, the MinIO console and Prometheus on
-the KVM node, and Ray (client server, dashboard) on the GPU node, listen on the node's loopback
-(Ray's other ports are closed by a firewall on the node, which has no security groups). Notebook 02
+Only `infra.public_services` get a security group; MLflow, the MinIO console, Prometheus and
+Grafana (and Postgres, never public) on the KVM node, and Ray (client server, dashboard) on the GPU node, listen on the node's
+loopback (Ray's other ports are closed by a firewall on the node, which has no security groups). Notebook 02
 prints these commands; with the tunnel up, http://127.0.0.1:<port> on the controller reaches them
 (the chameleon profile's `mlflow.tracking_uri` is http://127.0.0.1:5000 for this reason).
 """
@@ -15,7 +15,7 @@ from minutes.infra import state
 from minutes.infra.names import names_for
 
 #: KVM services a tunnel can reach (ssh and the API are never tunnelled).
-KVM_TUNNELLED = ("mlflow", "minio", "prometheus")
+KVM_TUNNELLED = ("mlflow", "minio", "prometheus", "grafana", "postgres")
 
 
 def private_kvm_ports(params: Any) -> dict[str, int]:
@@ -61,3 +61,15 @@ def mlflow_login_hint(params: Any) -> str:
     secret = generated_dir(params) / "mlflow_admin_password"
     return ('export MLFLOW_TRACKING_USERNAME="${MLFLOW_TRACKING_USERNAME:-admin}" '
             f'MLFLOW_TRACKING_PASSWORD="${{MLFLOW_TRACKING_PASSWORD:-$(cat {shlex.quote(str(secret))})}}"')
+
+
+def answer_log_url_hint(params: Any) -> str:
+    """How to put the answer log's URL (the platform's `minutes` database, through the tunnel)
+    into the environment for the controller's notebooks (a path, never the password)."""
+    from minutes.infra.configure import generated_dir
+
+    var = params.serve.answer_log.url_env
+    secret = generated_dir(params) / "minutes_db_password"
+    port = params.infra.kvm.ports.get("postgres", 5432)
+    return (f'export {var}="${{{var}:-postgresql://minutes:$(cat {shlex.quote(str(secret))})'
+            f'@127.0.0.1:{port}/minutes}}"')

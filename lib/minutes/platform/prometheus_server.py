@@ -8,10 +8,12 @@ which re-reads the file when it changes), so adding a deployment (a canary on an
 `set_targets(...)` with no restart; `reload()` re-reads prometheus.yml and the rule files
 (`--web.enable-lifecycle`'s /-/reload). The rules are the repository's files in
 ansible/roles/platform/files/prometheus (the ones promtool checks). The TSDB lives beside them.
-The chameleon profile only points at the platform's URL (`monitor.prometheus_url`).
+The chameleon profile only points at the platform's URL (`monitor.prometheus_url`); that server's
+configuration (`platform_files`, the same scrape job) is written by the platform role.
 """
 from __future__ import annotations
 
+import json
 import shutil
 import urllib.request
 from pathlib import Path
@@ -60,24 +62,57 @@ def _seconds(value: float) -> str:
     return f"{int(value * 1000)}ms"
 
 
-def config(params: Params) -> dict:
-    """prometheus.yml: one job scraping every target in targets.json, the repository's rules."""
+def scrape_configs(targets_path: str) -> list[dict]:
+    """The scrape job of every Prometheus that watches the service, local and the platform's:
+    job `minutes`, the targets (each labelled with its deployment) from a file it re-reads."""
+    return [{"job_name": JOB, "metrics_path": "/metrics",
+             "file_sd_configs": [{"files": [targets_path], "refresh_interval": "30s"}]}]
+
+
+def target_groups(targets: dict[str, str]) -> list[dict]:
+    """The targets file's content: {deployment: host:port} as file_sd groups."""
+    return [{"targets": [addr], "labels": {"deployment": name}} for name, addr in sorted(targets.items())]
+
+
+def config(params: Params, rules: list[str] | None = None, targets_path: str | None = None) -> dict:
+    """prometheus.yml: one job scraping every target of the targets file, the repository's rules
+    (local paths unless `rules` and `targets_path` say where they are, as in a container)."""
     m = params.monitor
     return {
         "global": {"scrape_interval": _seconds(m.scrape_interval_s),
                    "evaluation_interval": _seconds(m.evaluation_interval_s),
                    "scrape_timeout": _seconds(min(m.scrape_interval_s, 10.0))},
-        "rule_files": [str(p) for p in rule_files()],
-        "scrape_configs": [{"job_name": JOB, "metrics_path": "/metrics",
-                            "file_sd_configs": [{"files": [str(targets_file(params))], "refresh_interval": "30s"}]}],
+        "rule_files": [str(p) for p in rule_files()] if rules is None else list(rules),
+        "scrape_configs": scrape_configs(str(targets_file(params)) if targets_path is None else targets_path),
     }
+
+
+#: Inside the platform's Prometheus container (ansible/roles/platform): its configuration
+#: folder, and the port every API container of the service role listens on.
+PLATFORM_CONFIG_DIR = "/etc/prometheus"
+SERVICE_CONTAINER_PORT = 8800
+
+
+def platform_targets(params: Params) -> dict[str, str]:
+    """The service role's containers (`api-<alias>`, one per serve.deployments) on the platform
+    network, as {deployment: host:port}."""
+    return {alias: f"api-{alias}:{SERVICE_CONTAINER_PORT}" for alias in params.serve.deployments}
+
+
+def platform_files(params: Params) -> dict[str, str]:
+    """{file name: text} of the platform's Prometheus configuration folder: prometheus.yml (the
+    same job as the local server's) and targets.json; the rule files are copied beside them
+    into rules/ by the platform role."""
+    d = PLATFORM_CONFIG_DIR
+    cfg = config(params, rules=[f"{d}/rules/{p.name}" for p in rule_files()], targets_path=f"{d}/targets.json")
+    return {"prometheus.yml": yaml.safe_dump(cfg, sort_keys=False),
+            "targets.json": json.dumps(target_groups(platform_targets(params)), indent=2) + "\n"}
 
 
 def set_targets(params: Params, targets: dict[str, str]) -> Path:
     """Write the scrape targets ({deployment: host:port}, each labelled `deployment`) atomically;
     a running Prometheus picks the new file up by itself within a few seconds."""
-    groups = [{"targets": [addr], "labels": {"deployment": name}} for name, addr in sorted(targets.items())]
-    return write_json(targets_file(params), groups)
+    return write_json(targets_file(params), target_groups(targets))
 
 
 def write_config(params: Params, targets: dict[str, str] | None = None) -> Path:

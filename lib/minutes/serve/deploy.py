@@ -41,6 +41,8 @@ def ensure_ingest_token(params: Params) -> bool:
 
 
 def extravars(params: Params, overrides: list[str], mode: str) -> dict[str, Any]:
+    from minutes.infra.configure import generated_dir  # where the platform keeps its secrets
+
     s = params.serve
     return {
         "service_mode": mode, "minutes_profile": params.profile, "minutes_overrides": list(overrides),
@@ -48,6 +50,8 @@ def extravars(params: Params, overrides: list[str], mode: str) -> dict[str, Any]
         "serve_port": s.port, "serve_alias": s.model_alias, "start_mlflow": not params.mlflow.tracking_uri,
         "ingest_token_env": s.ingest_token_env, "service_deployments": dict(s.deployments),
         "service_image": s.image, "work_src": str(params.work_dir),
+        "answer_log_backend": s.answer_log.backend, "answer_log_url_env": s.answer_log.url_env,
+        "platform_generated_dir": str(generated_dir(params)),
     }
 
 
