@@ -92,7 +92,7 @@ report.problems_table(products['validation'])
 # %% [markdown]
 # ## 6. Speech-to-text
 #
-# The transcribed recordings: segments with times and the speaker (known from the synthesized turn times or the AMI annotations), and who speaks when.
+# The transcribed recordings: segments with times and their speaker, and who speaks when. Speakers come from diarization (`asr.diarization`: Silero VAD, resemblyzer d-vectors of sliding windows, agglomerative clustering that estimates how many speak), as a user's own recording would get them, so they are `Speaker 1..n`; `asr.diarization.in_etl=false` takes them from the known turns instead.
 
 # %%
 report.transcript_table(stage_dir, limit=8)
@@ -113,7 +113,18 @@ report.asr_table(stage_dir)
 report.reference_vs_asr(stage_dir, limit=6)
 
 # %% [markdown]
-# ## 7. Key figures
+# ## 7. Who spoke when
+#
+# The synthesized (and AMI) recordings have known turns, so the diarization is scored on them: DER with a 0.25 s collar, split into missed speech, false alarm and speaker confusion, and cpWER (the speaker-attributed WER of meeting-ASR benchmarks, from `meeteval`) beside the plain WER. `rtf` is diarization time over audio time. `python -m minutes.bench diarize` measures the same on more meetings and on harder cases (short turns, overlapping speech, one voice for everyone).
+
+# %%
+report.diarization_table(stage_dir)
+
+# %%
+fig = report.diarization_timeline(stage_dir)
+
+# %% [markdown]
+# ## 8. Key figures
 #
 # Recorded into the run's `run.json` and the runs index.
 

@@ -16,6 +16,7 @@ CHUNKS = "chunks.parquet"
 MEETINGS = "meetings.jsonl"
 VALIDATION = "validation.json"  # the validation report (counts, problems, checks)
 ASR_WER = "asr_wer.json"  # WER of ASR against reference transcripts, per meeting and overall
+DIARIZATION = "diarization.json"  # DER and cpWER of the ETL's diarization, per recording with known turns
 TRANSCRIPTS = "transcripts"  # folder: one JSON of ASR segments per recording
 
 Split = Literal["train", "val", "test"]

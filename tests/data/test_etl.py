@@ -104,7 +104,26 @@ def test_synthesized_meeting_and_folder_of_recordings(corpus, ci_overrides, tmp_
     assert by_id["Team_standup"]["split"] == "test" and by_id["Team_standup"]["source"] == "folder"
     asr_utts = [u for u in p["utterances"] if u["source"] == "asr"]
     assert asr_utts and all(u["timing"] == "real" for u in asr_utts)
-    assert {u["speaker"] for u in asr_utts if u["meeting_id"] == synth["meeting_id"]} != {"Unknown"}
+    # every recording is diarized: speakers as a user's recording gets them, scored where turns are known
+    diarized = {u["meeting_id"]: set() for u in asr_utts}
+    for u in asr_utts:
+        diarized[u["meeting_id"]].add(u["speaker"])
+    assert diarized["Team_standup"] == {"Speaker 1", "Speaker 2"}
+    assert diarized[synth["meeting_id"]] and all(s.startswith("Speaker ") for s in diarized[synth["meeting_id"]])
+    report = json.loads((stage / schema.DIARIZATION).read_text())
+    assert [r["meeting_id"] for r in report["recordings"]] == [synth["meeting_id"]]  # the one with known turns
+    row = report["recordings"][0]
+    assert row["speakers_ref"] == len({s for _, _, s in row["reference"]}) and 0 <= row["der"] <= 1
+    assert report["overall"]["der"] == row["der"] and 0 < report["overall"]["rtf"] < 1
+    from minutes.data.report import diarization_table, diarization_timeline
+
+    table = diarization_table(stage)
+    assert list(table["meeting_id"]) == [synth["meeting_id"], "(all)"]
+    assert table["der %"].iloc[0] == round(100 * row["der"], 1)
+    fig = diarization_timeline(stage)
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert sum(x.startswith("reference: ") for x in labels) == row["speakers_ref"]
+    assert sum(x.startswith("diarized: Speaker ") for x in labels) == row["speakers_found"]
     wer = json.loads((stage / schema.ASR_WER).read_text())
     assert {m["meeting_id"] for m in wer["meetings"]} == {synth["meeting_id"], "Team_standup"}
     assert wer["overall"]["wer"] <= 0.5 and wer["failed"] == 1  # tiny.en on espeak: ~0.1-0.3

@@ -59,7 +59,7 @@ def _absorb_small(emb: np.ndarray, labels: np.ndarray, min_size: int, keep_at_le
 
 
 def cluster_speakers(emb: np.ndarray, threshold: float, num_speakers: int | None = None,
-                     min_speakers: int = 1, max_speakers: int = 8, min_cluster: int = 1) -> np.ndarray:
+                     min_speakers: int = 1, max_speakers: int = 16, min_cluster: int = 1) -> np.ndarray:
     """A cluster label per embedding row (0..k-1). `num_speakers` fixes k; otherwise k is where
     average cosine distance between clusters exceeds `threshold`, kept within the bounds.
     Clusters under `min_cluster` rows are absorbed unless the count was given."""

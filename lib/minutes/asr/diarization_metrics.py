@@ -62,3 +62,19 @@ def cpwer(reference: Sequence[tuple[str, str]], segments: Sequence[Segment]) -> 
     plain = wer_counts(" ".join(t for _, t in reference), " ".join(s["text"] for s in segments))
     return {"cpwer": round(float(result.error_rate), 4) if result.length else None, "wer": plain["wer"],
             "missed_speakers": int(result.missed_speaker), "extra_speakers": int(result.falarm_speaker)}
+
+
+def pooled(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Figures over many recordings (rows with der's and cpwer's keys): DER and its parts weighted
+    by reference speech time, as the standard pooled DER is; cpWER and WER as means per recording."""
+    ref = sum(r["reference_s"] for r in rows)
+
+    def weighted(key: str) -> float | None:
+        return round(sum((r[key] or 0) * r["reference_s"] for r in rows) / ref, 4) if ref else None
+
+    def mean(key: str) -> float | None:
+        return round(sum(r[key] or 0 for r in rows) / len(rows), 4) if rows else None
+
+    return {"recordings": len(rows), "reference_s": round(ref, 3),
+            **{k: weighted(k) for k in ("der", "missed", "false_alarm", "confusion")},
+            "cpwer_mean": mean("cpwer"), "wer_mean": mean("wer")}

@@ -61,15 +61,9 @@ def score_recording(wav: Path, rendered: list[Any], params: Any, cache: Path,
 
 
 def _summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    ref = sum(r["reference_s"] for r in rows)
+    from minutes.asr.diarization_metrics import pooled
 
-    def pooled(key: str) -> float | None:
-        return round(sum((r[key] or 0) * r["reference_s"] for r in rows) / ref, 4) if ref else None
-
-    return {"recordings": len(rows), "audio_s": round(sum(r["audio_s"] for r in rows), 1),
-            **{k: pooled(k) for k in ("der", "missed", "false_alarm", "confusion")},
-            "cpwer_mean": round(sum(r["cpwer"] or 0 for r in rows) / len(rows), 4),
-            "wer_mean": round(sum(r["wer"] or 0 for r in rows) / len(rows), 4),
+    return {**pooled(rows), "audio_s": round(sum(r["audio_s"] for r in rows), 1),
             "speaker_count_right": sum(r["speakers_ref"] == r["speakers_found"] for r in rows),
             "rtf_cpu_max": max(r["rtf_cpu"] for r in rows)}
 

@@ -157,6 +157,43 @@ def reference_text(job: AudioJob) -> str | None:
     return job.reference_text
 
 
+def speakers_of(job: AudioJob, segments: list[dict[str, Any]], params: Params
+                ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """Segments with their speakers, and the diarization's scores where the turns are known.
+
+    With `asr.diarization.in_etl` every recording is diarized ("Speaker 1..n"), also those whose
+    source knows who spoke when (synth, AMI): that knowledge is the reference it is scored on.
+    Without it, known turns label the segments by overlap and other recordings stay unlabelled."""
+    dp = params.asr.diarization
+    if not dp.in_etl:
+        return [dict(s, speaker=speaker_at(job.reference, s["start"], s["end"])) if job.reference
+                else dict(s) for s in segments], None
+    from minutes.asr.diarization_metrics import cpwer, der
+    from minutes.asr.diarize import diarize_file, label_segments
+
+    stats: dict[str, Any] = {}
+    turns = diarize_file(job.path, dp, stats=stats)
+    labelled = label_segments([dict(s) for s in segments], turns)
+    if not job.reference:
+        return labelled, None
+    reference = [(t.start, t.end, t.speaker) for t in job.reference]
+    return labelled, {"case": job.source, "meeting_id": job.meeting_id, "audio_s": stats["audio_s"],
+                      "seconds": stats["seconds"], "rtf": stats["rtf"],
+                      "speakers_ref": len({t.speaker for t in job.reference}), "speakers_found": stats["speakers"],
+                      **der(reference, turns), **cpwer([(t.speaker, t.text) for t in job.reference], labelled),
+                      "reference": [list(r) for r in reference], "turns": turns}
+
+
+def diarization_report(rows: list[dict[str, Any]], params: Params) -> dict[str, Any]:
+    """diarization.json: per recording with known turns, and DER pooled over reference time."""
+    from minutes.asr.diarization_metrics import pooled
+
+    audio_s = sum(r["audio_s"] for r in rows)
+    return {"backend": params.asr.diarization.backend, "params": params.asr.diarization.model_dump(mode="json"),
+            "recordings": rows, "overall": {**pooled(rows), "audio_s": round(audio_s, 3), "rtf": round(
+                sum(r["seconds"] for r in rows) / audio_s, 4) if audio_s else None}}
+
+
 def audio_meetings(params: Params, sources: list[SourceMeeting], problems: ProblemLog, stage_dir: Path,
                    progress: bool = True) -> AudioResult:
     """Render/collect recordings, transcribe them, and score them; see the module docstring."""
@@ -179,6 +216,7 @@ def audio_meetings(params: Params, sources: list[SourceMeeting], problems: Probl
     result.timings["transcribe_s"] = round(time.time() - t0, 2)
 
     scored: list[tuple[AudioJob, dict[str, Any]]] = []
+    diarized: list[dict[str, Any]] = []
     with atomic_path(stage_dir / schema.TRANSCRIPTS) as tdir:
         tdir.mkdir()
         for job, out in zip(jobs, outcomes):
@@ -186,9 +224,9 @@ def audio_meetings(params: Params, sources: list[SourceMeeting], problems: Probl
                 problems.add(job.path, out["error"].split(": ", 1)[-1], "audio")
                 continue
             stats = out["stats"]
-            # The source knows who spoke when (synth, AMI): label each segment by overlap.
-            segments = [dict(s, speaker=speaker_at(job.reference, s["start"], s["end"])) if job.reference
-                        else dict(s) for s in out["segments"]]
+            segments, scores = speakers_of(job, out["segments"], params)
+            if scores is not None:
+                diarized.append(scores)
             sm = to_source_meeting(job, segments, stats["audio_s"])
             result.meetings.append(sm)
             (tdir / f"{job.meeting_id}.json").write_text(
@@ -213,6 +251,10 @@ def audio_meetings(params: Params, sources: list[SourceMeeting], problems: Probl
                   vad=params.asr.vad, failed=len(jobs) - len(scored))
     write_json(stage_dir / schema.ASR_WER, report)
     result.outputs.append(schema.ASR_WER)
+    if params.asr.diarization.in_etl:
+        write_json(stage_dir / schema.DIARIZATION, diarization_report(diarized, params))
+        result.outputs.append(schema.DIARIZATION)
+        result.timings["diarize_s"] = round(sum(r["seconds"] for r in diarized), 2)
     if (stage_dir / "audio").is_dir():
         result.outputs.append("audio")
     result.counts.update(audio_files=len(jobs), asr_meetings=len(scored),

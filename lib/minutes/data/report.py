@@ -87,7 +87,47 @@ def key_figures(products: dict[str, Any], stage_dir: Any) -> dict[str, Any]:
         figures["asr_wer"] = data["overall"].get("wer")
         figures["asr_rtf"] = data["overall"].get("rtf")
         figures["asr_audio_s"] = data["overall"].get("audio_s")
+    path = stage_dir / schema.DIARIZATION
+    if path.exists():
+        overall = read_json(path)["overall"]
+        figures.update(diarization_der=overall.get("der"), diarization_cpwer=overall.get("cpwer_mean"),
+                       diarization_rtf=overall.get("rtf"))
     return figures
+
+
+def _diarization(stage_dir: Any) -> dict[str, Any] | None:
+    from minutes import schema
+    from minutes.io import read_json
+
+    path = stage_dir / schema.DIARIZATION
+    return read_json(path) if path.exists() else None
+
+
+def diarization_table(stage_dir: Any) -> Any:
+    """DER (missed speech, false alarm, confusion), cpWER and WER per recording whose turns are
+    known, in percent, with the pooled row (from diarization.json)."""
+    import pandas as pd
+
+    from minutes.asr.report import score_table
+
+    data = _diarization(stage_dir)
+    if not data or not data["recordings"]:
+        return pd.DataFrame(columns=["case", "meeting_id", "der %"])
+    rows = [dict(r, rtf_cpu=r.get("rtf")) for r in data["recordings"]]
+    return score_table(rows).rename(columns={"case": "source", "rtf_cpu": "rtf"})
+
+
+def diarization_timeline(stage_dir: Any, meeting_id: str | None = None) -> Any:
+    """Who spoke when, the known turns above the diarized ones, for one recording (the first)."""
+    from minutes.asr.report import timeline_figure
+
+    data = _diarization(stage_dir)
+    rows = [r for r in (data or {}).get("recordings", []) if meeting_id in (None, r["meeting_id"])]
+    if not rows:
+        return None
+    r = rows[0]
+    return timeline_figure([tuple(x) for x in r["reference"]], r["turns"],
+                           f"{r['meeting_id']}: reference (top) vs diarized (bottom), DER {100 * r['der']:.1f} %")
 
 
 def transcript_table(stage_dir: Any, limit: int = 12) -> Any:
