@@ -22,14 +22,12 @@ import numpy as np
 from minutes.asr.audio import to_wav16k
 
 #: (espeak-ng voice, pitch 0-99): twelve voices that a speaker encoder tells apart and Whisper
-#: understands, chosen by measurement. 576 candidates (8 English variants x 36 voice variants x
-#: pitch 30 or 60) each rendered two sentences, embedded with resemblyzer; the 288 that Whisper
-#: tiny.en got mostly right then read twelve QMSum turns (141 words of meetings the diarization
-#: benchmark does not use). Among those with a WER of at most 20 % on them, voices were picked
-#: greedily to keep the smallest cosine distance between two chosen voices as large as possible.
-#: This palette: smallest distance 0.20 (one voice over two sentences: 0.06), mean WER 16 %. The
-#: one before (neighbouring variants such as m1 and m3 at near pitches): 0.04 and 24 %; two of its
-#: voices were one voice to a diarizer, and no threshold could separate them.
+#: understands, chosen by measurement (`python -m minutes.bench voices`, which redoes the choice):
+#: 576 candidates (8 English variants x 36 voice variants x pitch 30 or 60), embedded with
+#: resemblyzer and transcribed by Whisper tiny.en; of those with a WER of at most 20 % on twelve
+#: QMSum turns, twelve picked greedily to keep the smallest cosine distance between two of them as
+#: large as possible. This palette: smallest distance 0.19, mean WER 18 %. The palette before it
+#: (neighbouring variants such as m1 and m3 at near pitches) held pairs a diarizer hears as one.
 VOICES: tuple[tuple[str, int], ...] = (
     ("en-us+klatt3", 60), ("en-us+iven", 30), ("en-us+f3", 60), ("en-gb-x-gbcwmd+m8", 30),
     ("en-gb-x-rp+grandma", 60), ("en-us+david", 30), ("en-gb-scotland+edward", 30), ("en-gb-x-gbcwmd+m5", 60),
