@@ -26,7 +26,10 @@ EXPECTED = {
                          "terraform_fmt_ok": _exactly(True)},
     "01_provision_gpu": {"infra_mode": _exactly("plan"), "gpu_enabled": _exactly(True)},
     "02_configure": {"playbooks_ok": _exactly(True)},
-    "10_etl": {"n_meetings": _exactly(13), "n_utterances": _exactly(5454), "n_queries": _exactly(95),
+    # The synthesized meeting's utterances are ASR segments split where the diarized speaker
+    # changes between words: their count moves by a segment or two with the numerics of the
+    # installed runtime builds (5453 and 5454 seen); the 5,4xx QMSum utterances are fixed.
+    "10_etl": {"n_meetings": _exactly(13), "n_utterances": lambda v: 5450 <= v <= 5458, "n_queries": _exactly(95),
                "n_chunks": _exactly(508), "n_problems": _exactly(0), "validation_ok": _exactly(True),
                "asr_wer": lambda v: 0 <= v < 0.3, "diarization_der": lambda v: 0 <= v < 0.3,
                "diarization_cpwer": lambda v: 0 <= v < 0.6, "cached": _exactly(False)},
