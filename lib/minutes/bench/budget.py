@@ -83,13 +83,8 @@ def _two_users(work: Any, gen: Any, prompts: list[str], budget: int, timeout_s: 
 
 
 def _generator(params: Any) -> tuple[Any, str]:
+    from minutes.bench.runtime import served_model
     from minutes.generate import runtime
-    from minutes.generate.generator import Generator
-    from minutes.generate.registry import load_registered
-    from minutes.platform.mlflow_server import ensure_server
-    from minutes.serve.model_watch import registry_version
 
-    ensure_server(params)
-    version = registry_version(params)
-    gen = load_registered(params, version, device="cpu") if version else Generator.base(params, "cpu")
-    return runtime.apply(gen, params), f"lora-v{version}" if version else params.train.base_model
+    load, version = served_model(params)
+    return runtime.apply(load(), params), f"lora-v{version}" if version else params.train.base_model

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Any
+from typing import Any, Callable
 
 RUNTIMES = (("torch", "float32"), ("ctranslate2", "int8"), ("ctranslate2", "float32"))
 
@@ -56,8 +56,9 @@ def run(args: Any) -> dict[str, Any]:
             "load_avg_1m": round(os.getloadavg()[0], 2)}
 
 
-def _generators(params: Any, threads: int) -> tuple[dict[str, Any], str]:
-    """One loaded generator per runtime (the promoted model if one holds the alias)."""
+def served_model(params: Any) -> tuple[Callable[[], Any], str | None]:
+    """A loader of the model the service would answer with (the registry version holding the
+    alias, else the base model) and that version; benchmarks load it once per runtime."""
     from minutes.generate.generator import Generator
     from minutes.generate.registry import load_registered
     from minutes.platform.mlflow_server import ensure_server
@@ -69,6 +70,12 @@ def _generators(params: Any, threads: int) -> tuple[dict[str, Any], str]:
     def load() -> Any:
         return load_registered(params, version, device="cpu") if version else Generator.base(params, "cpu")
 
+    return load, version
+
+
+def _generators(params: Any, threads: int) -> tuple[dict[str, Any], str]:
+    """One loaded generator per runtime (the promoted model if one holds the alias)."""
+    load, version = served_model(params)
     gens = {}
     for runtime, compute in RUNTIMES:
         name = "torch" if runtime == "torch" else f"ctranslate2-{compute}"
