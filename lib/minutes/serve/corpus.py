@@ -86,15 +86,19 @@ class Corpus:
 
     def meetings(self) -> list[dict[str, Any]]:
         ingested = set(self.ingested_ids())
-        out = []
-        for mid, us in sorted(self._utts.items()):
-            out.append({
-                "meeting_id": mid, "domain": us[0].get("domain", "Other"), "split": us[0].get("split", ""),
+        return [self._info(mid, us, mid in ingested) for mid, us in sorted(self._utts.items())]
+
+    def meeting(self, meeting_id: str) -> dict[str, Any]:
+        """One meeting's row of `meetings()`."""
+        ingested = (self.ingested_dir / f"{meeting_id}.jsonl").is_file()
+        return self._info(meeting_id, self._utts[meeting_id], ingested)
+
+    @staticmethod
+    def _info(mid: str, us: list[dict[str, Any]], ingested: bool) -> dict[str, Any]:
+        return {"meeting_id": mid, "domain": us[0].get("domain", "Other"), "split": us[0].get("split", ""),
                 "n_utterances": len(us), "duration_s": round(max(u["end"] for u in us), 1),
                 "speakers": sorted({u["speaker"] for u in us}),
-                "source": "ingested" if mid in ingested else us[0].get("source", "manual"),
-            })
-        return out
+                "source": "ingested" if ingested else us[0].get("source", "manual")}
 
     def source(self, utt: dict[str, Any]) -> dict[str, Any]:
         """An utterance found by attribution (minutes.answer.attribution.hit_utterances) as a Source."""

@@ -74,6 +74,7 @@ class SpeakerOptions:
 
     @classmethod
     def from_form(cls, state: "ServiceState", fields: dict[str, str]) -> "SpeakerOptions":
+        from minutes.asr.turns import speaker_name
         from minutes.serve.speaker_names import check_mapping
 
         flag = fields.get("speakers", "").strip().lower()
@@ -83,7 +84,7 @@ class SpeakerOptions:
         if raw_n and not (raw_n.isdigit() and 1 <= int(raw_n) <= 32):
             raise ApiError(422, f"num_speakers must be between 1 and 32, got {raw_n[:20]!r}")
         names = tuple(n.strip() for n in fields.get("speaker_names", "").split(",") if n.strip())
-        placeholders = [f"Speaker {i + 1}" for i in range(len(names))]
+        placeholders = [speaker_name(i + 1) for i in range(len(names))]
         if names:
             check_mapping(dict(zip(placeholders, names)), placeholders)  # the same rule as a rename
         diarize = (flag in ("true", "1", "yes") or (not flag and state.params.serve.ingest_speakers)
@@ -91,7 +92,9 @@ class SpeakerOptions:
         return cls(diarize, int(raw_n) if raw_n else None, names)
 
     def label(self, segments: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        mapping = {f"Speaker {i + 1}": n for i, n in enumerate(self.names)}
+        from minutes.asr.turns import speaker_name
+
+        mapping = {speaker_name(i + 1): n for i, n in enumerate(self.names)}
         return [dict(s, speaker=mapping.get(s.get("speaker", ""), s.get("speaker"))) for s in segments]
 
 
@@ -151,8 +154,7 @@ def rename_speakers(state: "ServiceState", meeting_id: str, names: dict[str, str
                 raise
             state.corpus.rename(meeting_id, mapping)
             state.minutes_cache.pop(meeting_id, None)
-    info = next(m for m in state.corpus.meetings() if m["meeting_id"] == meeting_id)
-    return {**info, "renamed": mapping, "index_version": version}
+    return {**state.corpus.meeting(meeting_id), "renamed": mapping, "index_version": version}
 
 
 def spool_dir(state: "ServiceState") -> Path:
