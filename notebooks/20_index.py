@@ -82,11 +82,16 @@ report.compare_hits(retriever, q, k=5)
 # * `budget@k`: the share of the meeting's words that the top-k chunks hold (what a reader, or
 #   a generator, has to read); `mrr`; `nDCG@10` (binary relevance: a chunk overlapping gold);
 # * `meeting@1` (corpus): the first hit is from the right meeting.
+#
+# The rows are kept under `index/eval-cache/`, keyed by what they depend on (the index version's
+# data, the queries and their gold spans, `index.*`, the code and the libraries): with nothing
+# changed, a re-run reuses them and says so.
 
 # %%
 weights = ev.utterance_weights(params, {x['meeting_id'] for x in queries})
 ks = ev.all_ks(params)
-per_query = ev.evaluate(retriever, queries, weights, ks)
+per_query, eval_info = ev.evaluate_cached(params, retriever, queries, weights, ks)
+print(ev.cache_note(eval_info, 'evaluation'))
 ev.summary(per_query, params.index.eval_ks)
 
 # %% [markdown]
@@ -118,12 +123,15 @@ locator
 # the same queries against an index of int8 vectors, and of int8 questions against this torch
 # index (`serve.query_backend=onnx-int8`, within meetings and across the corpus). Off when
 # `index.compare_onnx` is false (the ci profile, to stay within its time budget).
+# Cached like the evaluation above: an unchanged re-run shows the figures measured when it was
+# computed, and says when.
 
 # %%
 onnx = None
 if params.index.compare_onnx:
-    from minutes.index.backends import compare_backends
-    onnx = compare_backends(params, retriever, queries, weights, ks)
+    from minutes.index.backends import compare_backends_cached
+    onnx, onnx_info = compare_backends_cached(params, retriever, queries, weights, ks)
+    print(ev.cache_note(onnx_info, 'int8 comparison'))
     display(pd.DataFrame(onnx['figures'], index=['value']).T)
     display(onnx['table'])
 else:
@@ -157,6 +165,7 @@ plot_path = ev.save_plot(params, ax.figure)
 run_id = ev.log_mlflow(params, result['headline'], [metrics_path, plot_path])
 ctx.record(**result['headline'], index_version=retriever.version, n_queries=result['n_queries'],
            mlflow_run_id=run_id, cached=bool(manifest.get('cached', False)),
+           evaluation_cached=eval_info['cached'],
            best_within=result['best_methods']['methods']['within'],
            best_corpus=result['best_methods']['methods']['corpus'])
 pd.Series(result['headline'], name='value').to_frame()

@@ -183,3 +183,36 @@ def test_code_version_follows_the_named_package(probe: Path) -> None:
     assert cache.code_version([PROBE]) != before
     with pytest.raises(ValueError, match="no module"):
         cache.code_version(["minutes.no_such_module_here"])
+
+
+def test_a_memo_is_reused_for_the_same_parts_and_recomputed_for_others(tmp_path: Path) -> None:
+    calls: list[int] = []
+
+    def compute() -> dict:
+        calls.append(1)
+        return {"rows": [1, 2, 3]}
+
+    first, info = cache.memoized(tmp_path, "eval", {"data": "a", "k": [1, 5]}, compute)
+    again, info2 = cache.memoized(tmp_path, "eval", {"data": "a", "k": [1, 5]}, compute)
+    assert first == again == {"rows": [1, 2, 3]} and len(calls) == 1
+    assert not info["cached"] and info2["cached"] and info2["key"] == info["key"]
+    assert info2["computed_at"] == info["computed_at"]
+    _, info3 = cache.memoized(tmp_path, "eval", {"data": "b", "k": [1, 5]}, compute)
+    assert not info3["cached"] and info3["key"] != info["key"] and len(calls) == 2
+
+
+def test_a_damaged_memo_is_recomputed_and_old_keys_are_pruned(tmp_path: Path) -> None:
+    calls: list[int] = []
+
+    def compute() -> int:
+        calls.append(1)
+        return len(calls)
+
+    _, info = cache.memoized(tmp_path, "eval", {"v": 0}, compute)
+    (tmp_path / f"eval-{info['key']}.pkl").write_bytes(b"\x80\x05 truncated")
+    value, info2 = cache.memoized(tmp_path, "eval", {"v": 0}, compute)
+    assert value == 2 and not info2["cached"]
+    for v in range(1, 6):
+        cache.memoized(tmp_path, "eval", {"v": v}, compute)
+    assert len(list(tmp_path.glob("eval-*.pkl"))) == cache.MEMO_KEEP
+    assert not list(tmp_path.glob(".eval-*"))  # no temporary left behind

@@ -25,15 +25,17 @@ import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable, TypeVar
 
 from minutes import __version__
-from minutes.io import read_json, write_json
+from minutes.io import atomic_path, read_json, write_json
 
 MANIFEST = "manifest.json"
+T = TypeVar("T")
 PACKAGE = "minutes"
 #: Installed distributions whose version changes what a stage computes (absent ones are skipped).
-RESULT_DEPENDENCIES = ("torch", "transformers", "sentence-transformers", "faiss-cpu", "peft", "faster-whisper")
+RESULT_DEPENDENCIES = ("torch", "transformers", "sentence-transformers", "faiss-cpu", "peft", "faster-whisper",
+                       "bm25s", "onnxruntime", "ctranslate2")
 MISSING = "missing"
 _HASH_CACHE: dict[tuple[str, int, int], str] = {}
 #: Source hash of each imported package module when this process first saw it.
@@ -259,5 +261,47 @@ class Stage:
         write_json(self.manifest_path, manifest)
         return manifest
 
+
+
+#: Results kept per memo name (older keys are deleted when a new one is stored).
+MEMO_KEEP = 3
+
+
+def memo_key(parts: dict[str, Any]) -> str:
+    """The key of a memoised result: a hash of everything it depends on (JSON-able parts)."""
+    return hash_params(parts)[:20]
+
+
+def memoized(folder: Path, name: str, parts: dict[str, Any], compute: Callable[[], T]) -> tuple[T, dict[str, Any]]:
+    """`compute()`'s value for exactly these `parts` (what the result depends on: data hashes,
+    parameters, `code_version` of the code that computes it), from <folder>/<name>-<key>.pkl
+    when an earlier run stored it; else computed and stored atomically. Returns (value, info):
+    info says whether it was reused and when it was computed. A file that no longer unpickles
+    (a library upgrade) is computed again, never an error."""
+    import pickle
+
+    folder = Path(folder)
+    key = memo_key(parts)
+    path = folder / f"{name}-{key}.pkl"
+    if path.is_file():
+        try:
+            with path.open("rb") as fh:
+                stored = pickle.load(fh)
+            if stored.get("parts") == json.loads(json.dumps(parts, sort_keys=True, default=str)):
+                return stored["value"], {"cached": True, "key": key, "computed_at": stored["computed_at"],
+                                         "compute_s": stored["compute_s"]}
+        except Exception:  # noqa: BLE001 - a damaged or stale file is a cache miss
+            pass
+    t0 = time.time()
+    value = compute()
+    record = {"parts": json.loads(json.dumps(parts, sort_keys=True, default=str)), "value": value,
+              "computed_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "compute_s": round(time.time() - t0, 2)}
+    folder.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp, tmp.open("wb") as fh:
+        pickle.dump(record, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    older = sorted((p for p in folder.glob(f"{name}-*.pkl") if p != path), key=lambda p: p.stat().st_mtime)
+    for old in older[: max(0, len(older) - (MEMO_KEEP - 1))]:
+        old.unlink(missing_ok=True)
+    return value, {"cached": False, "key": key, "computed_at": record["computed_at"], "compute_s": record["compute_s"]}
 
 remember_loaded()  # what was imported before this module: seen as early as possible

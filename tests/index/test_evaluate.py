@@ -7,10 +7,12 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from minutes import cache
 from minutes.index import evaluate as ev
 from minutes.index import store
 from minutes.index.retriever import Retriever
 from minutes.io import read_json
+from tests.index.conftest import ci_params
 
 
 @pytest.fixture(scope="module")
@@ -97,3 +99,28 @@ def test_compare_hits_and_latency_tables(evaluated: dict[str, Any]) -> None:
     assert len(table) == 6 and (table.loc["bm25"]["gold"] == ["yes", ""]).all()
     lat = report.latency(evaluated["retriever"], [q["query"]], k=2, meeting_ids=[q["meeting_id"]])
     assert list(lat.index) == ["dense", "bm25", "hybrid"] and (lat["p95_ms"] > 0).all()
+
+
+def test_the_evaluation_is_reused_until_something_it_depends_on_changes(evaluated: dict[str, Any],
+                                                                        copy_work: Any, embedder: Any) -> None:
+    params = copy_work()
+    r = Retriever.open(params, embedder)
+    queries, weights, ks = evaluated["queries"], evaluated["weights"], ev.all_ks(params)
+    rows, info = ev.evaluate_cached(params, r, queries, weights, ks)
+    assert not info["cached"]
+    pd.testing.assert_frame_equal(rows, evaluated["per_query"])
+    again, info2 = ev.evaluate_cached(params, r, queries, weights, ks)
+    assert info2["cached"] and info2["key"] == info["key"]
+    pd.testing.assert_frame_equal(again, rows)
+    assert "reused" in ev.cache_note(info2, "evaluation")
+    base = ev.evaluation_parts(params, r, queries, weights, ks, "evaluate")
+    # Each dependency moves the key: the queries, the gold weights, the ks, the index parameters.
+    changed = [ev.evaluation_parts(params, r, queries[:-1], weights, ks, "evaluate"),
+               ev.evaluation_parts(params, r, queries, {**weights, "acad1": [0.0] * 8}, ks, "evaluate"),
+               ev.evaluation_parts(params, r, queries, weights, ks[:-1], "evaluate"),
+               ev.evaluation_parts(ci_params(params.work_dir, "index.bm25_k1=0.9"), r, queries, weights, ks, "evaluate")]
+    keys = {cache.memo_key(p) for p in [base, *changed]}
+    assert len(keys) == 5
+    # A new index version (an ingest adds a meeting's chunks) is new data.
+    r.add_chunks([{**r.chunks().iloc[0].to_dict(), "chunk_id": "acad1#new", "text": "A new budget line."}])
+    assert cache.memo_key(ev.evaluation_parts(params, r, queries, weights, ks, "evaluate")) not in keys

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from minutes.index import faiss_index, store
 from minutes.index.embed import Embedder, embedder_for
-from minutes.index.evaluate import evaluate, summary
+from minutes.cache import memoized
+from minutes.index.evaluate import EVAL_CACHE, evaluate, evaluation_parts, summary
 from minutes.index.retriever import Retriever
 
 if TYPE_CHECKING:
@@ -99,3 +100,12 @@ def compare_backends(params: "Params", base: Retriever, queries: Sequence[dict[s
     return {"figures": figures, "speed": speed,
             "cosine": {"mean": figures["onnx_int8_cosine_to_torch_mean"], "min": figures["onnx_int8_cosine_to_torch_min"]},
             "table": table, "per_query": per_query}
+
+
+def compare_backends_cached(params: "Params", base: Retriever, queries: Sequence[dict[str, Any]],
+                            weights: dict[str, list[float]], ks: Sequence[int]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """`compare_backends`, reused when nothing it depends on changed (the speed figures are
+    then those measured when it was computed: the info says when). Returns (result, info)."""
+    parts = evaluation_parts(params, base, queries, weights, ks, "compare_backends")
+    return memoized(params.stage_dir("index") / EVAL_CACHE, "compare_backends", parts,
+                    lambda: compare_backends(params, base, queries, weights, ks))

@@ -2,7 +2,9 @@
 within the query's meeting and across the whole corpus, per domain, recall vs budget.
 
 Budget is measured in words: the share of the meeting's words inside the retrieved chunks.
-`save` also records the best method per setting in the evaluated index version's manifest, which
+`evaluate_cached` reuses an earlier run's rows when nothing they depend on changed (the index
+version's data, the queries and their gold weights, the index parameters, the code and the
+libraries), so a re-run of 20_index with nothing new costs seconds. `save` also records the best method per setting in the evaluated index version's manifest, which
 is what the service's `retrieval_method: auto` serves.
 """
 from __future__ import annotations
@@ -13,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
 from minutes import schema
+from minutes.cache import code_version, hash_params, hash_path, memoized
 from minutes.index import metrics, store
 from minutes.index.retriever import METHODS, SETTINGS, Retriever
 from minutes.io import atomic_path, read_jsonl, write_json
@@ -28,6 +31,12 @@ METRICS_FILE = "retrieval_metrics.json"
 COST_ORDER = ("bm25", "dense", "hybrid")
 #: QMSum's locator on its test split (Zhong et al. 2021, Table 4).
 QMSUM_LOCATOR = {"recall": 0.35, "budget": 0.29, "span_touch": 0.87}
+#: Where evaluate_cached keeps its results (inside the index stage folder).
+EVAL_CACHE = "eval-cache"
+#: The code an evaluation result depends on (packages and modules, hashed by code_version).
+EVAL_CODE = ("minutes.index", "minutes.text", "minutes.schema")
+#: The files of a version that hold its data (its manifest gains annotations; it is not data).
+VERSION_DATA = (store.INDEX_FILE, store.VECTORS_FILE, store.CHUNKS_FILE, store.BM25_DIR)
 
 
 def load_queries(params: "Params", split: str, kind: str = "specific") -> list[dict[str, Any]]:
@@ -101,6 +110,32 @@ def evaluate(retriever: Retriever, queries: Sequence[dict[str, Any]], weights: d
                 rows.append({"label": label, "method": method, "setting": setting, "query_id": q["query_id"],
                              "meeting_id": q["meeting_id"], "domain": q["domain"], **m})
     return pd.DataFrame(rows)
+
+
+def evaluation_parts(params: "Params", retriever: Retriever, queries: Sequence[dict[str, Any]],
+                     weights: dict[str, list[float]], ks: Sequence[int], what: str) -> dict[str, Any]:
+    """Everything an evaluation of `retriever` on `queries` depends on, as hashes (memo key)."""
+    folder = params.stage_dir("index") / retriever.version
+    return {"what": what, "index_data": {name: hash_path(folder / name) for name in VERSION_DATA},
+            "index_params": hash_params(params.index), "queries": hash_params(list(queries)),
+            "weights": hash_params(weights), "ks": [int(k) for k in ks], "code": code_version(EVAL_CODE)}
+
+
+def evaluate_cached(params: "Params", retriever: Retriever, queries: Sequence[dict[str, Any]],
+                    weights: dict[str, list[float]], ks: Sequence[int]) -> tuple["pd.DataFrame", dict[str, Any]]:
+    """`evaluate` over every method and setting, reused when its inputs are unchanged;
+    returns (rows, info) where info says whether it was reused and when it was computed."""
+    parts = evaluation_parts(params, retriever, queries, weights, ks, "evaluate")
+    return memoized(params.stage_dir("index") / EVAL_CACHE, "evaluate", parts,
+                    lambda: evaluate(retriever, queries, weights, ks))
+
+
+def cache_note(info: dict[str, Any], what: str) -> str:
+    """One line for the notebook: reused (and from when) or computed (and how long it took)."""
+    if info["cached"]:
+        return (f"{what}: inputs unchanged, reused the result computed {info['computed_at']} "
+                f"(it took {info['compute_s']:.0f} s; key {info['key']})")
+    return f"{what}: computed in {info['compute_s']:.1f} s (stored under key {info['key']})"
 
 
 def summary(per_query: "pd.DataFrame", ks: Sequence[int], by: Sequence[str] = ("method", "setting")) -> "pd.DataFrame":
