@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 from minutes import REPO_ROOT
 from minutes.config import load_params
+from minutes.pipeline import reuse
 from minutes.pipeline.select import NOTEBOOKS_DIR, discover, select
 from minutes.reports.archive import archive_notebook
 from minutes.reports.index import write_index
@@ -176,8 +177,16 @@ def _run_one(entry: dict[str, Any], i: int, total: int, notebooks_dir: Path, run
     source = Path(notebooks_dir) / f"{name}.ipynb"
     entry.update(status="running", started_at=now_iso(), error=None)
     save_run(run_dir, record)
-    print(f"[{i}/{total}] {name}: running ...", flush=True)
     t0 = time.time()
+    earlier, why = reuse.check(name, source, params, record["overrides"]) if source.is_file() else (None, "")
+    if earlier is not None:
+        entry["report"] = reuse.reuse(earlier, name, run_dir).name
+        entry.update(status="ok", reused_from=earlier["run_id"], duration_s=round(time.time() - t0, 2),
+                     finished_at=now_iso(), metrics=notebook_metrics(run_dir, name))
+        print(f"[{i}/{total}] {name}: unchanged since run {earlier['run_id']} (notebook, parameters, code, "
+              f"stage state); its report is reused ({entry['duration_s']:.1f} s)", flush=True)
+        return
+    print(f"[{i}/{total}] {name}: running{f' ({why})' if why else ''} ...", flush=True)
     # papermill saves the notebook as it goes; keep that unscrubbed copy outside outputs/.
     tmp = Path(tempfile.mkdtemp(prefix=f"minutes-{name}-"))
     os.chmod(tmp, 0o700)
@@ -201,6 +210,8 @@ def _run_one(entry: dict[str, Any], i: int, total: int, notebooks_dir: Path, run
     entry["metrics"] = notebook_metrics(run_dir, name)
     if error is None:
         entry["status"] = "ok"
+        entry.pop("reused_from", None)
+        reuse.remember(name, source, params, record["overrides"], run_dir, record["run_id"], entry["duration_s"])
         print(f"[{i}/{total}] {name}: ok ({entry['duration_s']:.1f} s)", flush=True)
         return
     entry["status"] = "failed"
