@@ -29,9 +29,11 @@ EXPECTED = {
     # The synthesized meeting's utterances are ASR segments split where the diarized speaker
     # changes between words: their count moves by a segment or two with the numerics of the
     # installed runtime builds (5453 and 5454 seen); the 5,4xx QMSum utterances are fixed.
+    # The meeting has 93 reference words, so those segment moves swing its WER by about ten
+    # points (0.20 to 0.32 seen; `bench voices` measures 25 % over the whole synthesized set).
     "10_etl": {"n_meetings": _exactly(13), "n_utterances": lambda v: 5450 <= v <= 5458, "n_queries": _exactly(95),
                "n_chunks": _exactly(508), "n_problems": _exactly(0), "validation_ok": _exactly(True),
-               "asr_wer": lambda v: 0 <= v < 0.3, "diarization_der": lambda v: 0 <= v < 0.3,
+               "asr_wer": lambda v: 0 <= v < 0.4, "diarization_der": lambda v: 0 <= v < 0.3,
                "diarization_cpwer": lambda v: 0 <= v < 0.6, "cached": _exactly(False)},
     "20_index": {"n_queries": _exactly(41), "index_version": _exactly("v0001"),
                  "dense_within_recall@10": lambda v: 0.5 < v <= 1, "bm25_within_recall@10": _near(0.7866, 0.002),
