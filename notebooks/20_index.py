@@ -30,7 +30,7 @@ params = ctx.params
 # Embeds every chunk of `etl/chunks.parquet` with sentence-transformers (`index.embedding_model`,
 # `index.backend`, `index.device`, `index.batch_size`; normalized vectors, so inner product is
 # cosine), builds the FAISS index of `index.kind` (flat, hnsw, ivf, ivfpq and their knobs) and
-# writes a new version folder (`index.faiss`, `embeddings.npy`, `chunks.parquet`, `index.json`)
+# writes a new version folder (`index.faiss`, `embeddings.npy`, `chunks.arrow`: the chunk table as a memory-mappable Arrow file, `index.json`)
 # under `outputs/work/<profile>/index/`, then points `CURRENT` at it atomically.
 #
 # The manifest `index.json` records model, fingerprint of its weights, dimension, metric, kind,

@@ -40,5 +40,5 @@ def test_stemming_meets_word_forms_halfway() -> None:
 def test_hit_utterances_keep_to_the_chunk_span() -> None:
     hits = [{"meeting_id": "M", "chunk_id": "M#1", "utt_start": 1, "utt_end": 2, "score": 0.5},
             {"meeting_id": "M", "chunk_id": "M#0", "utt_start": 2, "utt_end": 3, "score": 0.4}]
-    got = hit_utterances(hits, lambda mid: UTTS if mid == "M" else [])
+    got = hit_utterances(hits, lambda mid, lo, hi: UTTS if mid == "M" else [])
     assert [(u["idx"], u["chunk_id"]) for u in got] == [(1, "M#1"), (2, "M#1"), (3, "M#0")]

@@ -215,10 +215,36 @@ def test_a_different_model_is_refused(built: dict[str, Any], tiny_model: Path) -
 def test_an_index_whose_parts_disagree_is_refused(copy_work: Any) -> None:
     params = copy_work()
     folder = params.stage_dir("index") / store.current_version(params.stage_dir("index"))
-    df = pd.read_parquet(folder / store.CHUNKS_FILE)
-    df.iloc[:-1].to_parquet(folder / store.CHUNKS_FILE, index=False)
+    table = store.read_table(folder)
+    store.write_table(folder / store.CHUNKS_FILE, table.slice(0, len(table) - 1))
     with pytest.raises(store.IndexMismatch, match="disagree on the number of chunks"):
         Retriever.open(params)
+
+
+def test_a_version_written_with_parquet_chunks_still_opens(copy_work: Any, built: dict[str, Any]) -> None:
+    """Versions from before the Arrow chunk file keep working: same table, same hits."""
+    params = copy_work()
+    folder = params.stage_dir("index") / store.current_version(params.stage_dir("index"))
+    arrow = Retriever.open(params)
+    want = arrow.search("what did they decide about the remote control?", k=5, method="hybrid")
+    store.to_pandas(store.read_table(folder)).to_parquet(folder / store.LEGACY_CHUNKS_FILE, index=False)
+    (folder / store.CHUNKS_FILE).unlink()
+    legacy = Retriever.open(params)
+    assert legacy.search("what did they decide about the remote control?", k=5, method="hybrid") == want
+    pd.testing.assert_frame_equal(legacy.chunks(), arrow.chunks())
+
+
+def test_a_mapped_snapshot_gives_the_hits_and_table_of_a_read_one(built: dict[str, Any]) -> None:
+    read, mapped = Retriever.open(built["params"]), Retriever.open(built["params"], mmap=True)
+    query = "what did they decide about the remote control?"
+    for meeting in (None, read.meeting_ids()[0]):
+        assert mapped.search(query, k=8, meeting_id=meeting, method="hybrid") == \
+            read.search(query, k=8, meeting_id=meeting, method="hybrid")
+    mid = read.meeting_ids()[0]
+    chunks = read.chunks()
+    assert mapped.meeting_chunks(mid) == [
+        {**row, "speakers": list(row["speakers"])} for row in chunks[chunks["meeting_id"] == mid].to_dict("records")]
+    assert sorted(m["meeting_id"] for m in mapped.meetings()) == mapped.meeting_ids() == sorted(chunks["meeting_id"].unique())
 
 
 def _no_path(message: str, *paths: Path) -> None:

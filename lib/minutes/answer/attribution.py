@@ -80,12 +80,13 @@ def attribute(text: str, utterances: Sequence[Mapping[str, Any]], threshold: flo
     return out
 
 
-def hit_utterances(hits: Sequence[Mapping[str, Any]], utterances_of: Any) -> list[dict[str, Any]]:
-    """The utterances a list of retrieved chunks spans, in hit order (`utterances_of(meeting_id)`)."""
+def hit_utterances(hits: Sequence[Mapping[str, Any]], span_of: Any) -> list[dict[str, Any]]:
+    """The utterances a list of retrieved chunks spans, in hit order
+    (`span_of(meeting_id, utt_start, utt_end)`: the utterances of that turn range)."""
     out: list[dict[str, Any]] = []
     seen: set[tuple[str, int]] = set()
     for hit in hits:
-        for u in utterances_of(hit["meeting_id"]):
+        for u in span_of(hit["meeting_id"], int(hit["utt_start"]), int(hit["utt_end"])):
             key = (hit["meeting_id"], int(u["idx"]))
             if hit["utt_start"] <= u["idx"] <= hit["utt_end"] and key not in seen:
                 seen.add(key)

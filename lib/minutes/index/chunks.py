@@ -62,10 +62,12 @@ def from_records(rows: Iterable[dict[str, Any]], source: str = "chunks") -> "pd.
     return validate(pd.DataFrame(list(rows)), source)
 
 
-def data_hash(df: "pd.DataFrame") -> str:
-    """Hash of ids and texts in order: equal tables embed to equal vectors."""
+def data_hash(df: Any) -> str:
+    """Hash of ids and texts in order: equal tables embed to equal vectors (pandas or Arrow)."""
     h = hashlib.sha256()
-    for cid, text in zip(df["chunk_id"], df["text"]):
+    ids, texts = ((df.column("chunk_id").to_pylist(), df.column("text").to_pylist()) if hasattr(df, "column")
+                  else (df["chunk_id"], df["text"]))
+    for cid, text in zip(ids, texts):
         h.update(str(cid).encode())
         h.update(b"\0")
         h.update(str(text).encode())

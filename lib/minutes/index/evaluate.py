@@ -36,7 +36,7 @@ EVAL_CACHE = "eval-cache"
 #: The code an evaluation result depends on (packages and modules, hashed by code_version).
 EVAL_CODE = ("minutes.index", "minutes.text", "minutes.schema")
 #: The files of a version that hold its data (its manifest gains annotations; it is not data).
-VERSION_DATA = (store.INDEX_FILE, store.VECTORS_FILE, store.CHUNKS_FILE, store.BM25_DIR)
+VERSION_DATA = (store.INDEX_FILE, store.VECTORS_FILE, store.CHUNKS_FILE, store.LEGACY_CHUNKS_FILE, store.BM25_DIR)
 
 
 def load_queries(params: "Params", split: str, kind: str = "specific") -> list[dict[str, Any]]:

@@ -28,6 +28,7 @@ from minutes.index.embed import Embedder, embedder_for
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
+    import pyarrow as pa
 
     from minutes.config import Params
 
@@ -48,30 +49,39 @@ class UnknownMeeting(LookupError):
     """A meeting_id filter names a meeting that is not in the index."""
 
 
+def _groups(column: Any) -> dict[str, "np.ndarray"]:
+    """Row numbers per distinct value of an Arrow string column, in row order."""
+    import numpy as np
+    import pandas as pd
+
+    codes, uniques = pd.factorize(column.to_numpy(zero_copy_only=False) if hasattr(column, "to_numpy")
+                                  else np.asarray(column, dtype=object))
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
+    return {str(u): order[bounds[i]:bounds[i + 1]].astype(np.int64) for i, u in enumerate(uniques)}
+
+
 class _View:
-    """A snapshot plus what searches derive from it (row groups, BM25), built once per version."""
+    """A snapshot plus what searches derive from it (row groups, BM25), built once per version.
+    It reads the Arrow chunk table only: hits are taken row by row, never via pandas."""
 
     def __init__(self, snap: store.Snapshot, bm25_k1: float, bm25_b: float) -> None:
-        import numpy as np
-
         self.snap = snap
-        self.chunks = snap.chunks
-        self.by_meeting = {m: np.asarray(rows, dtype=np.int64)
-                           for m, rows in snap.chunks.groupby("meeting_id", sort=False).indices.items()}
-        self.by_domain = {d: np.asarray(rows, dtype=np.int64)
-                          for d, rows in snap.chunks.groupby("domain", sort=False).indices.items()}
+        self.table = snap.table.select([c for c in chunk_table.HIT_COLUMNS if c in snap.table.column_names])
+        self.n = len(snap)
+        self.by_meeting = _groups(self.table.column("meeting_id"))
+        self.by_domain = _groups(self.table.column("domain"))
         stored = snap.bm25
-        fits = stored is not None and stored.n == len(snap.chunks) and (stored.k1, stored.b) == (bm25_k1, bm25_b)
+        fits = stored is not None and stored.n == self.n and (stored.k1, stored.b) == (bm25_k1, bm25_b)
         self._bm25: Bm25 | None = stored if fits else None
         self._bm25_args = (bm25_k1, bm25_b)
         self._lock = threading.Lock()
-        self._records = snap.chunks[chunk_table.HIT_COLUMNS].to_dict("records")
 
     @property
     def bm25(self) -> Bm25:
         with self._lock:
             if self._bm25 is None:  # an older version, or k1/b other than what was stored
-                self._bm25 = Bm25(self.chunks["text"], *self._bm25_args)
+                self._bm25 = Bm25(self.table.column("text").to_pylist(), *self._bm25_args)
             return self._bm25
 
     def rows(self, meeting_id: str | None, domain: str | None) -> "np.ndarray | None":
@@ -85,16 +95,33 @@ class _View:
                                      f"({len(self.by_meeting)} meetings; see Retriever.meetings())")
             rows = self.by_meeting[meeting_id]
             if domain is not None:
-                rows = rows[self.chunks["domain"].to_numpy()[rows] == domain]
+                rows = np.intersect1d(rows, self.by_domain.get(domain, np.zeros(0, np.int64)))
             return rows
         return self.by_domain.get(domain, np.zeros(0, dtype=np.int64))
 
-    def hit(self, row: int, score: float, rank: int) -> schema.Hit:
-        rec = dict(self._records[row])
-        rec["speakers"] = [str(s) for s in rec["speakers"]]
-        rec.update(utt_start=int(rec["utt_start"]), utt_end=int(rec["utt_end"]),
-                   start=float(rec["start"]), end=float(rec["end"]), score=float(score), rank=rank)
-        return rec  # type: ignore[return-value]
+    def hits(self, rows: "np.ndarray", scores: "np.ndarray") -> list[schema.Hit]:
+        """The chunks at `rows` as Hits, ranked in the order given."""
+        import numpy as np
+
+        if len(rows) == 0:
+            return []
+        records = self.table.take(np.asarray(rows, dtype=np.int64)).to_pylist()
+        for rank, (rec, score) in enumerate(zip(records, scores), 1):
+            rec["speakers"] = [str(s) for s in rec["speakers"] or []]
+            rec.update(utt_start=int(rec["utt_start"]), utt_end=int(rec["utt_end"]), start=float(rec["start"]),
+                       end=float(rec["end"]), score=float(score), rank=rank)
+        return records  # type: ignore[return-value]
+
+
+def _append(base: "pa.Table", new: "pd.DataFrame") -> "pa.Table":
+    """`new` chunk rows appended to an Arrow chunk table, cast to its schema (a column the base
+    lacks is dropped; one `new` lacks is null)."""
+    import pyarrow as pa
+
+    added = store.to_arrow(new)
+    columns = [added.column(f.name).cast(f.type) if f.name in added.column_names
+               else pa.nulls(len(added), f.type) for f in base.schema]
+    return pa.concat_tables([base, pa.Table.from_arrays(columns, schema=base.schema)]).combine_chunks()
 
 
 def setting_of(meeting_id: str | None) -> str:
@@ -134,9 +161,10 @@ class Retriever:
 
     # ---- opening ------------------------------------------------------------------------
     @classmethod
-    def open(cls, params: "Params", embedder: Embedder | None = None) -> "Retriever":
-        """Open the CURRENT index of the profile; refuses an index made for another model/kind."""
-        snap = store.read_current(params.stage_dir("index"))
+    def open(cls, params: "Params", embedder: Embedder | None = None, mmap: bool = False) -> "Retriever":
+        """Open the CURRENT index of the profile; refuses an index made for another model/kind.
+        `mmap`: map vectors, chunk table and BM25 instead of reading them (the service)."""
+        snap = store.read_current(params.stage_dir("index"), mmap=mmap)
         cls._check_params(params, snap.meta, snap.version)
         faiss_index.configure_search(snap.index, params.index)
         return cls(params, snap, embedder)
@@ -198,11 +226,23 @@ class Retriever:
         return self._view.snap
 
     def __len__(self) -> int:
-        return len(self._view.chunks)
+        return self._view.n
 
     def chunks(self) -> "pd.DataFrame":
-        """The indexed chunk table (row i = FAISS id i)."""
-        return self._view.chunks
+        """The indexed chunk table (row i = FAISS id i), as pandas (built on first call; the
+        service never calls it: see `meeting_chunks`)."""
+        return self._view.snap.chunks
+
+    def meeting_ids(self) -> list[str]:
+        """The ids of the indexed meetings, sorted."""
+        return sorted(self._view.by_meeting)
+
+    def meeting_chunks(self, meeting_id: str) -> list[dict[str, Any]]:
+        """One meeting's chunk records in index order (without reading the whole table)."""
+        view = self._view
+        if meeting_id not in view.by_meeting:
+            raise UnknownMeeting(f"meeting {meeting_id!r} is not in the index")
+        return view.snap.table.take(view.by_meeting[meeting_id]).to_pylist()
 
     def vectors(self) -> "np.ndarray":
         """The stored chunk vectors (row i = chunk i), unit length."""
@@ -210,14 +250,19 @@ class Retriever:
 
     def meetings(self) -> list[dict[str, Any]]:
         """One row per indexed meeting: id, domain, split, chunks, utterances, speakers, duration."""
-        df = self._view.chunks
+        import numpy as np
+
+        view = self._view
+        table = view.snap.table
+        domain, split = table.column("domain").to_numpy(zero_copy_only=False), table.column("split").to_numpy(zero_copy_only=False)
+        utt_end, end = table.column("utt_end").to_numpy(), table.column("end").to_numpy()
         out = []
-        for mid, g in df.groupby("meeting_id", sort=True):
-            speakers = sorted({str(s) for ss in g["speakers"] for s in ss})
-            out.append({"meeting_id": str(mid), "domain": str(g["domain"].iloc[0]),
-                        "split": str(g["split"].iloc[0]), "chunks": int(len(g)),
-                        "utterances": int(g["utt_end"].max()) + 1, "speakers": speakers,
-                        "duration_s": float(g["end"].max())})
+        for mid in sorted(view.by_meeting):
+            rows = view.by_meeting[mid]
+            speakers = sorted({str(x) for ss in table.column("speakers").take(rows).to_pylist() for x in ss or []})
+            out.append({"meeting_id": mid, "domain": str(domain[rows[0]]), "split": str(split[rows[0]]),
+                        "chunks": int(len(rows)), "utterances": int(np.max(utt_end[rows])) + 1,
+                        "speakers": speakers, "duration_s": float(np.max(end[rows]))})
         return out
 
     def best_method(self, setting: str) -> str:
@@ -271,7 +316,7 @@ class Retriever:
                 rows, scores = dense[i]
             else:
                 rows_i = row_sets[i]
-                cand = np.arange(len(view.chunks)) if rows_i is None else rows_i
+                cand = np.arange(view.n) if rows_i is None else rows_i
                 bm_rows, bm_scores = _top(view.bm25.scores(queries[i], rows_i), cand, depth)
                 if method == "bm25":
                     rows, scores = bm_rows, bm_scores
@@ -279,7 +324,7 @@ class Retriever:
                     fused = rrf([dense[i][0].tolist(), bm_rows.tolist()], self.p.rrf_k)[:k]
                     rows = np.asarray([r for r, _ in fused], dtype=np.int64)
                     scores = np.asarray([s for _, s in fused], dtype=np.float32)
-            out.append([view.hit(int(r), float(s), n) for n, (r, s) in enumerate(zip(rows[:k], scores[:k]), 1)])
+            out.append(view.hits(rows[:k], scores[:k]))
         return out
 
     def _search_auto(self, queries: list[str], k: int, meeting_ids: list[str | None], domain: str | None,
@@ -370,17 +415,18 @@ class Retriever:
             index.add(vectors)
             faiss_index.configure_search(index, self.p)
             all_vectors = np.vstack([np.asarray(base.vectors), vectors])
-            all_chunks = pd.concat([base.chunks, df], ignore_index=True)
-            meta = {**base.meta, "chunk_ids": list(all_chunks["chunk_id"]),
-                    "data_hash": chunk_table.data_hash(all_chunks), "n_chunks": len(all_chunks),
-                    "n_meetings": int(all_chunks["meeting_id"].nunique()),
+            table = _append(base.table, df)
+            ids = table.column("chunk_id").to_pylist()
+            meta = {**base.meta, "chunk_ids": ids,
+                    "data_hash": chunk_table.data_hash(table), "n_chunks": len(ids),
+                    "n_meetings": len(set(table.column("meeting_id").to_pylist())),
                     "added": base.meta.get("added", []) + [{
                         "from_version": base.version, "chunks": len(df),
                         "meetings": sorted(df["meeting_id"].unique().tolist())}]}
             bm25 = (self._view.bm25.extended(df["text"]) if base is self._view.snap
-                    else Bm25(all_chunks["text"], self.p.bm25_k1, self.p.bm25_b))
-            version = self._publish(index, all_vectors, all_chunks, meta, bm25)
-        return {"version": version, "added_chunks": len(df), "n_chunks": len(all_chunks),
+                    else Bm25(table.column("text").to_pylist(), self.p.bm25_k1, self.p.bm25_b))
+            version = self._publish(index, all_vectors, table, meta, bm25)
+        return {"version": version, "added_chunks": len(df), "n_chunks": len(ids),
                 "meetings": sorted(df["meeting_id"].unique().tolist())}
 
     def rename_speakers(self, meeting_id: str, mapping: dict[str, str]) -> dict[str, Any]:
@@ -419,11 +465,13 @@ class Retriever:
             faiss_index.configure_search(base.index, self.p)
         return base
 
-    def _publish(self, index: Any, vectors: "np.ndarray", chunks: "pd.DataFrame", meta: dict[str, Any],
-                 bm25: Bm25) -> str:
-        """Write a version and swap it in as the one readers see (call under the write locks)."""
+    def _publish(self, index: Any, vectors: "np.ndarray", chunks: "pd.DataFrame | pa.Table",
+                 meta: dict[str, Any], bm25: Bm25) -> str:
+        """Write a version and swap it in as the one readers see (call under the write locks).
+        The chunk table is read back memory-mapped, so the process holds no second copy."""
         version = store.write_version(self.stage_dir, index, vectors, chunks, meta, bm25)
-        snap = store.Snapshot(index=index, vectors=vectors, chunks=chunks,
+        table = store.read_table(self.stage_dir / version, mmap=True)
+        snap = store.Snapshot(index=index, vectors=vectors, table=table,
                               meta=store.read_meta(self.stage_dir), version=version, bm25=bm25)
         self._view = _View(snap, self.p.bm25_k1, self.p.bm25_b)
         return version

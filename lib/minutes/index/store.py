@@ -1,13 +1,17 @@
 """The index on disk: immutable version folders and a CURRENT pointer.
 
     <stage_dir>/CURRENT          name of the live version (replaced atomically)
-    <stage_dir>/v0002/index.faiss, embeddings.npy, chunks.parquet, index.json, bm25/
+    <stage_dir>/v0002/index.faiss, embeddings.npy, chunks.arrow, index.json, bm25/
 
 A writer builds a complete new version, then swaps CURRENT; a reader resolves CURRENT once and
 reads one consistent version. The previous version is kept so a reader that resolved CURRENT
 just before a swap still finds its files. Writers across processes serialize on a lock file.
 The data of a version never changes; its manifest may gain what was measured on it
 (`annotate`: the retrieval method 20_index found best per setting).
+
+The chunk table is an uncompressed Arrow IPC file, memory-mapped by the service: at 100k chunks
+a pandas frame of Python strings costs ~10 KB of RSS per chunk, the mapped file only the pages
+a search touches. Versions written before (chunks.parquet) are still read.
 """
 from __future__ import annotations
 
@@ -16,8 +20,8 @@ import fcntl
 import logging
 import re
 import shutil
+import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
@@ -27,11 +31,14 @@ from minutes.io import atomic_path, read_json, write_json, write_text
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
+    import pyarrow as pa
 
 CURRENT = "CURRENT"
 INDEX_FILE = "index.faiss"
 VECTORS_FILE = "embeddings.npy"
-CHUNKS_FILE = "chunks.parquet"
+CHUNKS_FILE = "chunks.arrow"
+#: The chunk table of versions written before the Arrow file (read, never written).
+LEGACY_CHUNKS_FILE = "chunks.parquet"
 META_FILE = "index.json"
 BM25_DIR = "bm25"
 #: Manifest key: the retrieval method to serve per setting ("within", "corpus").
@@ -60,17 +67,86 @@ def _mismatch(folder: Path, message: str, detail: str = "") -> IndexMismatch:
     return IndexMismatch(message)
 
 
-@dataclass
 class Snapshot:
     """One consistent version in memory: FAISS index, vectors, chunk table, manifest and BM25
-    (None for a version written before BM25 was stored: the retriever builds it)."""
+    (None for a version written before BM25 was stored: the retriever builds it).
 
-    index: Any
-    vectors: "np.ndarray"
-    chunks: "pd.DataFrame"
-    meta: dict[str, Any]
-    version: str
-    bm25: Bm25 | None = None
+    The chunk table is held as Arrow (`table`, possibly memory-mapped) or as pandas (`chunks`),
+    whichever it was made from; the other form is derived on first use. The service reads only
+    Arrow columns; evaluation and training ask for the DataFrame."""
+
+    def __init__(self, index: Any, vectors: "np.ndarray", meta: dict[str, Any], version: str,
+                 bm25: Bm25 | None = None, chunks: "pd.DataFrame | None" = None,
+                 table: "pa.Table | None" = None) -> None:
+        if (chunks is None) == (table is None):
+            raise TypeError("a Snapshot takes its chunk table as exactly one of chunks= or table=")
+        self.index = index
+        self.vectors = vectors
+        self.meta = meta
+        self.version = version
+        self.bm25 = bm25
+        self._chunks = chunks
+        self._table = table
+        self._lock = threading.Lock()
+
+    @property
+    def table(self) -> "pa.Table":
+        with self._lock:
+            if self._table is None:
+                self._table = to_arrow(self._chunks)
+            return self._table
+
+    @property
+    def chunks(self) -> "pd.DataFrame":
+        with self._lock:
+            if self._chunks is None:
+                self._chunks = to_pandas(self._table)
+            return self._chunks
+
+    def __len__(self) -> int:
+        return len(self._table) if self._table is not None else len(self._chunks)
+
+
+def to_arrow(chunks: "pd.DataFrame") -> "pa.Table":
+    """A chunk table as Arrow (speakers as a list of strings)."""
+    import pyarrow as pa
+
+    return pa.Table.from_pandas(chunks, preserve_index=False)
+
+
+def to_pandas(table: "pa.Table") -> "pd.DataFrame":
+    """An Arrow chunk table as the DataFrame `minutes.index.chunks.validate` returns."""
+    df = table.to_pandas()
+    if "speakers" in df.columns:
+        df["speakers"] = df["speakers"].map(lambda s: [str(x) for x in (s if s is not None else [])])
+    return df
+
+
+def write_table(path: Path, chunks: "pd.DataFrame | pa.Table") -> None:
+    """The chunk table as an uncompressed Arrow IPC file (memory-mappable), written atomically."""
+    import pyarrow as pa
+
+    table = chunks if isinstance(chunks, pa.Table) else to_arrow(chunks)
+    with atomic_path(Path(path)) as tmp:
+        with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+            writer.write_table(table, max_chunksize=64 * 1024)
+
+
+def read_table(folder: Path, mmap: bool = False) -> "pa.Table":
+    """The chunk table of a version folder: mapped (zero-copy) or read into memory."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    folder = Path(folder)
+    path = folder / CHUNKS_FILE
+    if not path.is_file() and (folder / LEGACY_CHUNKS_FILE).is_file():
+        return pq.read_table(folder / LEGACY_CHUNKS_FILE)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no chunk table")
+    source = pa.memory_map(str(path), "r") if mmap else pa.OSFile(str(path), "rb")
+    with source:
+        table = pa.ipc.open_file(source).read_all()
+    return table if mmap else table.combine_chunks()
 
 
 def current_version(stage_dir: Path) -> str | None:
@@ -94,7 +170,7 @@ def write_lock(stage_dir: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def write_version(stage_dir: Path, index: Any, vectors: "np.ndarray", chunks: "pd.DataFrame",
+def write_version(stage_dir: Path, index: Any, vectors: "np.ndarray", chunks: "pd.DataFrame | pa.Table",
                   meta: dict[str, Any], bm25: Bm25 | None = None) -> str:
     """Write a new version folder atomically and make it CURRENT; returns its name.
     Call under `write_lock`."""
@@ -117,7 +193,7 @@ def write_version(stage_dir: Path, index: Any, vectors: "np.ndarray", chunks: "p
         tmp.mkdir()
         faiss.write_index(index, str(tmp / INDEX_FILE))
         np.save(tmp / VECTORS_FILE, vectors)
-        chunks.to_parquet(tmp / CHUNKS_FILE, index=False)
+        write_table(tmp / CHUNKS_FILE, chunks)
         if bm25 is not None:
             bm25.save(tmp / BM25_DIR)
         write_json(tmp / META_FILE, meta)
@@ -153,7 +229,6 @@ def read_current(stage_dir: Path, mmap: bool = False) -> Snapshot:
     """Load the CURRENT version and check that its parts agree with each other."""
     import faiss
     import numpy as np
-    import pandas as pd
 
     stage_dir = Path(stage_dir)
     version = current_version(stage_dir)
@@ -168,7 +243,7 @@ def read_current(stage_dir: Path, mmap: bool = False) -> Snapshot:
         part = VECTORS_FILE
         vectors = np.load(folder / VECTORS_FILE, mmap_mode="r" if mmap else None)
         part = CHUNKS_FILE
-        chunks = pd.read_parquet(folder / CHUNKS_FILE)
+        table = read_table(folder, mmap)
         part = BM25_DIR
         bm25 = Bm25.load(folder / BM25_DIR, mmap=mmap) if (folder / BM25_DIR).is_dir() else None
     except (FileNotFoundError, RuntimeError, ValueError, KeyError) as exc:
@@ -177,7 +252,7 @@ def read_current(stage_dir: Path, mmap: bool = False) -> Snapshot:
                                 f"{'missing' if missing else f'unreadable ({type(exc).__name__})'}",
                         str(exc)) from exc
     n = len(meta.get("chunk_ids", []))
-    sizes = {"index.faiss": index.ntotal, "embeddings.npy": len(vectors), "chunks.parquet": len(chunks),
+    sizes = {"index.faiss": index.ntotal, "embeddings.npy": len(vectors), "chunk table": len(table),
              "index.json chunk_ids": n}
     if bm25 is not None:
         sizes["bm25"] = bm25.n
@@ -186,6 +261,6 @@ def read_current(stage_dir: Path, mmap: bool = False) -> Snapshot:
     if index.d != meta.get("dim") or vectors.shape[1] != meta.get("dim"):
         raise _mismatch(folder, f"index version {version}: dimension mismatch: index {index.d}, "
                                 f"vectors {vectors.shape[1]}, manifest {meta.get('dim')}")
-    if list(chunks["chunk_id"]) != meta["chunk_ids"]:
-        raise _mismatch(folder, f"index version {version}: chunks.parquet and index.json list different chunk ids")
-    return Snapshot(index=index, vectors=vectors, chunks=chunks, meta=meta, version=version, bm25=bm25)
+    if table.column("chunk_id").to_pylist() != meta["chunk_ids"]:
+        raise _mismatch(folder, f"index version {version}: the chunk table and index.json list different chunk ids")
+    return Snapshot(index=index, vectors=vectors, table=table, meta=meta, version=version, bm25=bm25)

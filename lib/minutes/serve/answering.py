@@ -60,7 +60,7 @@ def generative_answer(state: "ServiceState", generator: Any, question: str, hits
                                     p.serve.generate_timeout_s, p.serve.generate_queue_s)
     if out.fallback:
         return "", [], None, out.fallback
-    utts = hit_utterances(shown, state.corpus.utterances)
+    utts = hit_utterances(shown, state.corpus.span)
     att = attribute(out.text, utts)
     sources = [state.corpus.source(utts[i]) for i in att.cited()]
     if not sources:  # nothing the model wrote is supported: show what it read, best first

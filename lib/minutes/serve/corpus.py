@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import re
 import threading
-from collections import defaultdict
 from pathlib import Path
 from typing import Any, Iterable, Literal
 
 from minutes import schema
 from minutes.io import read_jsonl, write_jsonl
+from minutes.serve.utterance_store import UtteranceTable
 from minutes.text import clean_text, words
 
 MEETING_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
@@ -28,37 +28,59 @@ def timing(utterance: dict[str, Any]) -> Literal["estimated", "real"]:
 
 
 class Corpus:
-    """Utterances by meeting, safe to read while an ingest adds a meeting."""
+    """Utterances by meeting, safe to read while an ingest adds a meeting.
 
-    def __init__(self, ingested_dir: Path) -> None:
+    The ETL's meetings are a mapped UtteranceTable (read-only); ingested and renamed meetings
+    live in a small overlay of dicts that shadows it (copy-on-write: readers never see a half
+    state)."""
+
+    def __init__(self, ingested_dir: Path, base: UtteranceTable | None = None) -> None:
         self.ingested_dir = ingested_dir
-        self._utts: dict[str, list[dict[str, Any]]] = {}
+        self._base = base
+        self._overlay: dict[str, list[dict[str, Any]]] = {}
         self._lock = threading.Lock()
 
     @classmethod
-    def load(cls, etl_dir: Path, ingested_dir: Path) -> "Corpus":
-        corpus = cls(ingested_dir)
+    def load(cls, etl_dir: Path, ingested_dir: Path, cache_dir: Path | None = None) -> "Corpus":
+        """The ETL's utterances (mapped from an Arrow copy in `cache_dir`, by default beside
+        `ingested_dir`) plus every meeting ingested before."""
         path = etl_dir / schema.UTTERANCES
         if not path.is_file():
             raise FileNotFoundError(f"{path}: no utterances; run notebook 10_etl first")
-        by_meeting: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for u in read_jsonl(path):
-            by_meeting[u["meeting_id"]].append(u)
+        base = UtteranceTable.open(path, cache_dir or Path(ingested_dir).parent / "corpus")
+        corpus = cls(ingested_dir, base)
+        overlay = {}
         for f in sorted(ingested_dir.glob("*.jsonl")) if ingested_dir.is_dir() else []:
             rows = read_jsonl(f)
             if rows:
-                by_meeting[rows[0]["meeting_id"]] = rows
-        corpus._utts = {m: sorted(us, key=lambda u: u["idx"]) for m, us in by_meeting.items()}
+                overlay[rows[0]["meeting_id"]] = sorted(rows, key=lambda u: u["idx"])
+        corpus._overlay = overlay
         return corpus
 
     def __contains__(self, meeting_id: object) -> bool:
-        return meeting_id in self._utts
+        return meeting_id in self._overlay or (self._base is not None and meeting_id in self._base)
 
     def __len__(self) -> int:
-        return len(self._utts)
+        return len(self._ids())
+
+    def _ids(self) -> set[str]:
+        return set(self._overlay) | set(self._base.meeting_ids() if self._base is not None else [])
 
     def utterances(self, meeting_id: str) -> list[dict[str, Any]]:
-        return self._utts[meeting_id]
+        """A meeting's utterances in turn order (KeyError for an unknown meeting)."""
+        rows = self._overlay.get(meeting_id)
+        if rows is not None:
+            return rows
+        if self._base is None:
+            raise KeyError(meeting_id)
+        return self._base.rows(meeting_id)
+
+    def span(self, meeting_id: str, first: int, last: int) -> list[dict[str, Any]]:
+        """The utterances with first <= idx <= last of a meeting ([] for an unknown one)."""
+        rows = self._overlay.get(meeting_id)
+        if rows is not None:
+            return [u for u in rows if first <= u["idx"] <= last]
+        return self._base.span(meeting_id, first, last) if self._base is not None else []
 
     def ingested_ids(self) -> list[str]:
         return sorted(p.stem for p in self.ingested_dir.glob("*.jsonl")) if self.ingested_dir.is_dir() else []
@@ -68,7 +90,7 @@ class Corpus:
         rows = list(utterances)
         write_jsonl(self.ingested_dir / f"{meeting_id}.jsonl", rows)
         with self._lock:
-            self._utts = {**self._utts, meeting_id: rows}  # copy-on-write: readers never see a half state
+            self._overlay = {**self._overlay, meeting_id: rows}
 
     def rename(self, meeting_id: str, mapping: dict[str, str]) -> None:
         """Publish a meeting's utterances with speakers renamed (in memory: the renames are
@@ -76,29 +98,33 @@ class Corpus:
         from minutes.serve.speaker_names import apply
 
         with self._lock:
-            self._utts = {**self._utts, meeting_id: apply(self._utts[meeting_id], [mapping])}
+            self._overlay = {**self._overlay, meeting_id: apply(self.utterances(meeting_id), [mapping])}
 
     def remove(self, meeting_id: str) -> None:
         """Undo `add` (an index update failed after the transcript was stored)."""
         (self.ingested_dir / f"{meeting_id}.jsonl").unlink(missing_ok=True)
         with self._lock:
-            self._utts = {m: us for m, us in self._utts.items() if m != meeting_id}
+            self._overlay = {m: us for m, us in self._overlay.items() if m != meeting_id}
 
     def meetings(self) -> list[dict[str, Any]]:
         ingested = set(self.ingested_ids())
-        return [self._info(mid, us, mid in ingested) for mid, us in sorted(self._utts.items())]
+        return [self._row(mid, mid in ingested) for mid in sorted(self._ids())]
 
     def meeting(self, meeting_id: str) -> dict[str, Any]:
         """One meeting's row of `meetings()`."""
-        ingested = (self.ingested_dir / f"{meeting_id}.jsonl").is_file()
-        return self._info(meeting_id, self._utts[meeting_id], ingested)
+        return self._row(meeting_id, (self.ingested_dir / f"{meeting_id}.jsonl").is_file())
 
-    @staticmethod
-    def _info(mid: str, us: list[dict[str, Any]], ingested: bool) -> dict[str, Any]:
-        return {"meeting_id": mid, "domain": us[0].get("domain", "Other"), "split": us[0].get("split", ""),
-                "n_utterances": len(us), "duration_s": round(max(u["end"] for u in us), 1),
-                "speakers": sorted({u["speaker"] for u in us}),
-                "source": "ingested" if ingested else us[0].get("source", "manual")}
+    def _row(self, mid: str, ingested: bool) -> dict[str, Any]:
+        us = self._overlay.get(mid)
+        if us is None and self._base is not None:
+            info = self._base.info(mid)
+        else:
+            if us is None:
+                raise KeyError(mid)
+            info = {"domain": us[0].get("domain", "Other"), "split": us[0].get("split", ""),
+                    "n_utterances": len(us), "duration_s": round(max(u["end"] for u in us), 1),
+                    "speakers": sorted({u["speaker"] for u in us}), "source": us[0].get("source", "manual")}
+        return {"meeting_id": mid, **info, "source": "ingested" if ingested else info["source"]}
 
     def source(self, utt: dict[str, Any]) -> dict[str, Any]:
         """An utterance found by attribution (minutes.answer.attribution.hit_utterances) as a Source."""
@@ -108,8 +134,7 @@ class Corpus:
 
     def cite(self, hit: dict[str, Any], answer: str) -> dict[str, Any]:
         """The utterance of a retrieved chunk that shares most words with the answer."""
-        us = self._utts.get(hit["meeting_id"], [])
-        span = [u for u in us if hit["utt_start"] <= u["idx"] <= hit["utt_end"]]
+        span = self.span(hit["meeting_id"], int(hit["utt_start"]), int(hit["utt_end"]))
         answer_words = set(words(answer))
         best = max(span, key=lambda u: len(answer_words & set(words(u["text"]))), default=None)
         if best is None:  # chunk of a meeting the corpus does not hold: cite the chunk itself

@@ -34,7 +34,7 @@ def _items(state: "ServiceState", generator: Any, hits: list[dict[str, Any]], re
     out = state.generation.generate(generator, prompt, tokens, timeout_s, state.params.serve.generate_queue_s)
     if out.fallback:
         return [], None, out.fallback
-    utts = hit_utterances(hits, state.corpus.utterances)
+    utts = hit_utterances(hits, state.corpus.span)
     att = attribute(out.text, utts)
     items = [{"text": s.sentence, "owner": utts[s.utterances[0]]["speaker"] if owners else None,
               "cites": [citation(utts[i]) for i in s.utterances]} for s in att.sentences if s.grounded]
@@ -44,8 +44,7 @@ def _items(state: "ServiceState", generator: Any, hits: list[dict[str, Any]], re
 def write_minutes(state: "ServiceState", generator: Any, version: str | None, meeting_id: str) -> dict[str, Any]:
     """The minutes document of `meeting_id` (schemas.MinutesResponse), written by `generator`."""
     p = state.params
-    chunks = state.retriever.chunks()
-    mine = chunks[chunks["meeting_id"] == meeting_id].to_dict("records")
+    mine = state.retriever.meeting_chunks(meeting_id)
     jobs = {"summary": (overview_hits(mine, p.train.retrieved_chunks), SUMMARY_REQUEST, "minutes",
                         p.serve.minutes_tokens, p.serve.minutes_timeout_s, False)}
     for key, question in QUESTIONS.items():

@@ -69,7 +69,7 @@ def build_state(params: Params, metrics: Metrics | None = None, watch: bool = Tr
     query_backend = params.serve.query_backend
     embedder = (None if query_backend == "index"
                 else embedder_for(params, query_backend, threads=params.serve.torch_threads))
-    retriever = Retriever.open(params, embedder)
+    retriever = Retriever.open(params, embedder, mmap=True)
     metrics = metrics or Metrics()
     names = SpeakerNames(params.stage_dir("serve") / "speakers")
     state = ServiceState(params, corpus, retriever, ModelWatcher(params), metrics, names,
@@ -80,7 +80,7 @@ def build_state(params: Params, metrics: Metrics | None = None, watch: bool = Tr
     state.drift = drift_monitor(params, retriever, metrics)
     if state.drift is not None:
         state.drift.fit()  # embeds the reference questions (~2 s for 400 on local) before /readyz
-    indexed = {m["meeting_id"] for m in retriever.meetings()}
+    indexed = set(retriever.meeting_ids())
     for mid in corpus.ingested_ids():
         if mid not in indexed:
             from minutes.data.chunking import chunk_meeting

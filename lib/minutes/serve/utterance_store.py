@@ -1,0 +1,129 @@
+"""The ETL's utterances as one memory-mapped Arrow table, sorted by meeting and turn.
+
+At 100k chunks the corpus holds about a million utterances: as Python dicts that is ~1 KB each
+of service memory, as a mapped Arrow file only the pages a citation reads. The table is built
+once from utterances.jsonl and cached beside the service state under a key of that file's
+identity (size and modification time: the ETL replaces it atomically, so a new file has a new
+key); later starts map the cached file.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from minutes.io import atomic_path
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pyarrow as pa
+
+log = logging.getLogger(__name__)
+
+#: Cached tables kept per folder (the newest; older ETL outputs are removed).
+KEEP = 2
+#: pyarrow's JSON reader block: a block must hold a whole line (QMSum turns run to ~20 KB).
+BLOCK_BYTES = 32 << 20
+
+
+def _schema() -> "pa.Schema":
+    import pyarrow as pa
+
+    return pa.schema([("meeting_id", pa.string()), ("idx", pa.int64()), ("speaker", pa.string()),
+                      ("start", pa.float64()), ("end", pa.float64()), ("text", pa.string()),
+                      ("source", pa.string()), ("timing", pa.string()), ("domain", pa.string()),
+                      ("split", pa.string())])
+
+
+def cache_key(path: Path) -> str:
+    st = Path(path).stat()
+    return hashlib.sha256(f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}".encode()).hexdigest()[:16]
+
+
+def _build(jsonl: Path) -> "pa.Table":
+    import pyarrow.json as pj
+
+    schema = _schema()
+    if Path(jsonl).stat().st_size == 0:
+        return schema.empty_table()
+    table = pj.read_json(str(jsonl), read_options=pj.ReadOptions(block_size=BLOCK_BYTES),
+                         parse_options=pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore"))
+    table = table.select(schema.names).cast(schema)
+    return table.sort_by([("meeting_id", "ascending"), ("idx", "ascending")]).combine_chunks()
+
+
+class UtteranceTable:
+    """Read-only utterances by meeting: `rows(m)`, `span(m, lo, hi)`, `info(m)`."""
+
+    def __init__(self, table: "pa.Table") -> None:
+        import numpy as np
+
+        self.table = table
+        mids = table.column("meeting_id").to_numpy(zero_copy_only=False)
+        starts = np.flatnonzero(np.r_[True, mids[1:] != mids[:-1]]) if len(mids) else np.zeros(0, np.int64)
+        bounds = np.r_[starts, len(mids)]
+        self._where = {str(mids[s]): (int(s), int(e)) for s, e in zip(bounds[:-1], bounds[1:])}
+        self._idx: "np.ndarray" = table.column("idx").to_numpy()
+        frame = table.select(["meeting_id", "speaker", "end", "domain", "split", "source"]).to_pandas()
+        self._info: dict[str, dict[str, Any]] = {}
+        for mid, g in frame.groupby("meeting_id", sort=False):
+            first = g.iloc[0]
+            self._info[str(mid)] = {
+                "domain": first["domain"] if isinstance(first["domain"], str) else "Other",
+                "split": first["split"] if isinstance(first["split"], str) else "",
+                "n_utterances": int(len(g)), "duration_s": round(float(g["end"].max()), 1),
+                "speakers": sorted(set(g["speaker"].astype(str))),
+                "source": first["source"] if isinstance(first["source"], str) else "manual"}
+
+    @classmethod
+    def open(cls, jsonl: Path, cache_dir: Path) -> "UtteranceTable":
+        """Map the cached Arrow copy of `jsonl`, building it first when the file changed."""
+        import pyarrow as pa
+
+        from minutes.index.store import write_table
+
+        jsonl, cache_dir = Path(jsonl), Path(cache_dir)
+        cached = cache_dir / f"utterances-{cache_key(jsonl)}.arrow"
+        if not cached.is_file():
+            log.info("building the utterance table from %s", jsonl)
+            write_table(cached, _build(jsonl))
+            for old in sorted(cache_dir.glob("utterances-*.arrow"), key=os.path.getmtime)[:-KEEP]:
+                if old != cached:
+                    old.unlink(missing_ok=True)
+        with pa.memory_map(str(cached), "r") as source:
+            return cls(pa.ipc.open_file(source).read_all())
+
+    def __contains__(self, meeting_id: object) -> bool:
+        return meeting_id in self._where
+
+    def __len__(self) -> int:
+        return len(self._where)
+
+    def meeting_ids(self) -> list[str]:
+        return list(self._where)
+
+    def rows(self, meeting_id: str) -> list[dict[str, Any]]:
+        """Every utterance of a meeting, in turn order (KeyError for an unknown meeting)."""
+        lo, hi = self._where[meeting_id]
+        return _records(self.table.slice(lo, hi - lo))
+
+    def span(self, meeting_id: str, first: int, last: int) -> list[dict[str, Any]]:
+        """The utterances of a meeting with first <= idx <= last ([] for an unknown meeting)."""
+        import numpy as np
+
+        if meeting_id not in self._where:
+            return []
+        lo, hi = self._where[meeting_id]
+        idx = self._idx[lo:hi]
+        a, b = int(np.searchsorted(idx, first, "left")), int(np.searchsorted(idx, last, "right"))
+        return _records(self.table.slice(lo + a, max(0, b - a)))
+
+    def info(self, meeting_id: str) -> dict[str, Any]:
+        return dict(self._info[meeting_id], speakers=list(self._info[meeting_id]["speakers"]))
+
+
+def _records(table: "pa.Table") -> list[dict[str, Any]]:
+    """Rows as the dicts utterances.jsonl held (absent optional fields left out, not None)."""
+    return [{k: v for k, v in row.items() if v is not None} for row in table.to_pylist()]

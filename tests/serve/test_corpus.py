@@ -1,0 +1,86 @@
+"""The service corpus: the mapped utterance table answers what the dicts of utterances.jsonl did."""
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+
+import pytest
+
+from minutes.io import read_jsonl, write_jsonl
+from minutes.serve.corpus import Corpus
+from minutes.serve.utterance_store import UtteranceTable
+
+
+def _utterances(seed: int = 3) -> list[dict]:
+    """Three meetings written out of order, one row without `timing`, one turn of 30 KB."""
+    rng = random.Random(seed)
+    rows = []
+    for mid, n in (("M2", 7), ("M1", 5), ("Z9", 3)):
+        for i in range(n):
+            row = {"meeting_id": mid, "idx": i, "speaker": rng.choice(["Ann", "Bob", "Cy"]),
+                   "start": float(i * 3), "end": float(i * 3 + 2.5), "text": f"turn {i} of {mid}",
+                   "source": "manual", "timing": "estimated", "domain": "Product", "split": "val"}
+            rows.append(row)
+    rows[3].pop("timing")
+    rows[4]["text"] = "word " * 6000
+    rng.shuffle(rows)
+    return rows
+
+
+def _as_dicts(rows: list[dict]) -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = {}
+    for u in rows:
+        out.setdefault(u["meeting_id"], []).append(u)
+    return {m: sorted(us, key=lambda u: u["idx"]) for m, us in out.items()}
+
+
+def test_the_table_holds_every_utterance_as_written(tmp_path: Path) -> None:
+    rows = _utterances()
+    write_jsonl(tmp_path / "utterances.jsonl", rows)
+    table = UtteranceTable.open(tmp_path / "utterances.jsonl", tmp_path / "cache")
+    want = _as_dicts(rows)
+    assert sorted(table.meeting_ids()) == sorted(want) and len(table) == 3
+    for mid, us in want.items():
+        assert table.rows(mid) == us
+        assert table.span(mid, 1, 3) == [u for u in us if 1 <= u["idx"] <= 3]
+        assert table.info(mid)["n_utterances"] == len(us)
+        assert table.info(mid)["speakers"] == sorted({u["speaker"] for u in us})
+    assert table.span("M1", 9, 12) == [] and table.span("nope", 0, 3) == []
+    with pytest.raises(KeyError):
+        table.rows("nope")
+
+
+def test_the_cached_table_follows_the_file(tmp_path: Path) -> None:
+    """A second open maps the cache; a rewritten utterances.jsonl builds a new one."""
+    path, cache = tmp_path / "utterances.jsonl", tmp_path / "cache"
+    write_jsonl(path, _utterances())
+    UtteranceTable.open(path, cache)
+    first = sorted(cache.glob("*.arrow"))
+    assert len(first) == 1
+    assert UtteranceTable.open(path, cache).rows("Z9") == _as_dicts(read_jsonl(path))["Z9"]
+    assert sorted(cache.glob("*.arrow")) == first
+    write_jsonl(path, [u for u in _utterances() if u["meeting_id"] != "Z9"])
+    os.utime(path, ns=(1, 1))
+    again = UtteranceTable.open(path, cache)
+    assert "Z9" not in again and sorted(cache.glob("*.arrow")) != first
+
+
+def test_the_corpus_overlays_ingested_and_renamed_meetings(tmp_path: Path) -> None:
+    rows = _utterances()
+    write_jsonl(tmp_path / "etl" / "utterances.jsonl", rows)
+    ingested = tmp_path / "serve" / "ingested"
+    old = [{**u, "meeting_id": "old"} for u in _as_dicts(rows)["Z9"]]
+    write_jsonl(ingested / "old.jsonl", old)
+    corpus = Corpus.load(tmp_path / "etl", ingested)
+    assert len(corpus) == 4 and "old" in corpus and "M1" in corpus and "nope" not in corpus
+    corpus.add("new", [{**u, "meeting_id": "new"} for u in _as_dicts(rows)["M1"]])
+    corpus.rename("M2", {"Ann": "Anna"})
+    assert {u["speaker"] for u in corpus.utterances("M2")} <= {"Anna", "Bob", "Cy"}
+    assert "Ann" not in {u["speaker"] for u in corpus.span("M2", 0, 99)}
+    listed = {m["meeting_id"]: m for m in corpus.meetings()}
+    assert sorted(listed) == ["M1", "M2", "Z9", "new", "old"]
+    assert listed["new"]["source"] == listed["old"]["source"] == "ingested" and listed["M1"]["source"] == "manual"
+    assert corpus.meeting("M1") == listed["M1"] and listed["M1"]["n_utterances"] == 5
+    corpus.remove("new")
+    assert "new" not in corpus and not (ingested / "new.jsonl").exists()
