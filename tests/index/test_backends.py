@@ -34,6 +34,25 @@ def test_changing_the_index_kind_reuses_the_vectors(copy_work: Any, embedder: An
     assert store.read_meta(params.stage_dir("index"))["kind"] == "ivf"
 
 
+def test_a_rebuild_over_changed_chunks_embeds_only_the_changed_texts(copy_work: Any, embedder: Any) -> None:
+    """The content-addressed cache: a chunk table with one text changed and one chunk dropped
+    embeds one text; every vector equals the embedder's own."""
+    import pandas as pd
+
+    from minutes import schema
+
+    params = copy_work()
+    path = params.stage_dir("etl") / schema.CHUNKS
+    df = pd.read_parquet(path).iloc[:-1].copy()
+    df.loc[0, "text"] = df.loc[0, "text"] + " (edited)"
+    df.to_parquet(path, index=False)
+    m = build_index(params, progress=False)
+    assert m["cached"] is False and m["index"]["reused_vectors"] is False
+    assert m["counts"]["embedded"] == 1 and m["counts"]["vectors_from_cache"] == len(df) - 1
+    got = np.asarray(Retriever.open(params, embedder).vectors())
+    np.testing.assert_allclose(got, embedder.encode(list(df["text"])), atol=1e-5)
+
+
 @pytest.mark.slow
 def test_onnx_int8_keeps_the_vectors_and_the_rankings(built: dict[str, Any], embedder: Any) -> None:
     from minutes.index.backends import compare_backends

@@ -21,6 +21,10 @@ class IndexParams(Section):
     #: Word pieces the encoder reads per chunk; None keeps the model's default (MiniLM: 256).
     #: Chunks are cut at data.chunks.max_tokens, so anything shorter truncates their tail.
     max_seq_length: int | None = Field(512, ge=16, le=8192)
+    #: Remember chunk vectors by (model, text) under <work_dir>/cache/embeddings, so a rebuild
+    #: after re-chunking or with another FAISS kind embeds only texts it has not seen
+    #: (minutes.index.embed_cache).
+    embedding_cache: bool = True
     #: Embed with Ray Data (one model replica per actor) instead of in this process.
     ray_data: bool = False
     ray_concurrency: int = Field(1, ge=1)

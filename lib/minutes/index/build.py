@@ -55,6 +55,17 @@ def embed_chunks(params: "Params", texts: list[str], embedder: Embedder, progres
     return embedder.encode(texts, batch_size=params.index.batch_size, progress=progress)
 
 
+def embed_cached(params: "Params", texts: list[str], embedder: Embedder, progress: bool = True) -> tuple["np.ndarray", int]:
+    """`embed_chunks` through the content-addressed cache when `index.embedding_cache` is on;
+    returns (vectors, how many came from the cache)."""
+    if not params.index.embedding_cache:
+        return embed_chunks(params, texts, embedder, progress), 0
+    from minutes.index.embed_cache import EmbeddingCache
+
+    cache = EmbeddingCache(params.work_dir / "cache" / "embeddings", embedder.info)
+    return cache.encode(texts, lambda todo: embed_chunks(params, todo, embedder, progress))
+
+
 def build_index(params: "Params", force: bool = False, progress: bool = True) -> dict[str, Any]:
     """Build (or reuse) the index of the profile; returns the manifest (stage + index metadata)."""
     chunks_path = params.stage_dir("etl") / schema.CHUNKS
@@ -77,8 +88,9 @@ def build_index(params: "Params", force: bool = False, progress: bool = True) ->
     t0 = time.time()
     vectors = _reusable_vectors(params, embedder, data_hash)
     reused = vectors is not None
+    from_cache = len(df) if reused else 0
     if vectors is None:
-        vectors = embed_chunks(params, list(df["text"]), embedder, progress)
+        vectors, from_cache = embed_cached(params, list(df["text"]), embedder, progress)
     t_embed = time.time() - t0
     t0 = time.time()
     index, knobs = faiss_index.build(vectors, params.index.kind, params.index)
@@ -96,9 +108,11 @@ def build_index(params: "Params", force: bool = False, progress: bool = True) ->
     summary = {k: v for k, v in meta.items() if k != "chunk_ids"}
     timings = {"model_load_s": round(t_load, 3), "embed_s": round(t_embed, 3), "index_s": round(t_index, 3),
                "bm25_s": round(t_bm25, 3)}
-    if not reused and t_embed > 0:
-        timings["chunks_per_s"] = round(len(df) / t_embed, 1)
-    manifest = stage.finish([store.CURRENT], counts={"chunks": len(df), "meetings": meta["n_meetings"]},
+    embedded = len(df) - from_cache
+    if embedded and t_embed > 0:
+        timings["chunks_per_s"] = round(embedded / t_embed, 1)
+    manifest = stage.finish([store.CURRENT], counts={"chunks": len(df), "meetings": meta["n_meetings"],
+                                                     "embedded": embedded, "vectors_from_cache": from_cache},
                             timings=timings, extra={"index": {**summary, "version": version,
                                                               "reused_vectors": reused}})
     return {**manifest, **meta, "version": version, "cached": False}
