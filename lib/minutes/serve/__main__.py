@@ -15,6 +15,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--log-level", default="info")
     args = parser.parse_args(argv)
 
+    import os
+
     import uvicorn
 
     from minutes.notebook import configure_environment
@@ -24,9 +26,10 @@ def main(argv: list[str] | None = None) -> int:
     params = load_params(args.profile, args.param)
     configure_environment(params)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    import torch
-
-    torch.set_num_threads(params.serve.torch_threads)
+    # One intra-op thread per request thread, set before anything imports torch: torch reads it
+    # at import, and is imported only by what needs it (the query embedder, the generator), so a
+    # service without a torch model does not carry torch's ~180 MB.
+    os.environ["OMP_NUM_THREADS"] = str(params.serve.torch_threads)
     app = create_app(params)
     # One worker: the live index and ingest lock live in this process. access_log off: at load-test
     # rates the log line costs more than the answer; /metrics counts every request instead.

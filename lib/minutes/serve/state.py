@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import sys
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -69,6 +70,8 @@ def build_state(params: Params, metrics: Metrics | None = None, watch: bool = Tr
     query_backend = params.serve.query_backend
     embedder = (None if query_backend == "index"
                 else embedder_for(params, query_backend, threads=params.serve.torch_threads))
+    if "torch" in sys.modules:  # loaded by the embedder: one intra-op thread per request thread
+        sys.modules["torch"].set_num_threads(params.serve.torch_threads)
     retriever = Retriever.open(params, embedder, mmap=True)
     metrics = metrics or Metrics()
     names = SpeakerNames(params.stage_dir("serve") / "speakers")
