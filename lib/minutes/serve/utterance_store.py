@@ -66,16 +66,17 @@ class UtteranceTable:
         bounds = np.r_[starts, len(mids)]
         self._where = {str(mids[s]): (int(s), int(e)) for s, e in zip(bounds[:-1], bounds[1:])}
         self._idx: "np.ndarray" = table.column("idx").to_numpy()
-        frame = table.select(["meeting_id", "speaker", "end", "domain", "split", "source"]).to_pandas()
-        self._info: dict[str, dict[str, Any]] = {}
-        for mid, g in frame.groupby("meeting_id", sort=False):
-            first = g.iloc[0]
-            self._info[str(mid)] = {
-                "domain": first["domain"] if isinstance(first["domain"], str) else "Other",
-                "split": first["split"] if isinstance(first["split"], str) else "",
-                "n_utterances": int(len(g)), "duration_s": round(float(g["end"].max()), 1),
-                "speakers": sorted(set(g["speaker"].astype(str))),
-                "source": first["source"] if isinstance(first["source"], str) else "manual"}
+        # per meeting, aggregated by Arrow (a pandas frame of a million rows would leave its
+        # strings' memory with the process)
+        grouped = table.group_by("meeting_id", use_threads=False).aggregate(
+            [("idx", "count"), ("end", "max"), ("speaker", "distinct"), ("domain", "first"),
+             ("split", "first"), ("source", "first")])
+        self._info: dict[str, dict[str, Any]] = {
+            str(g["meeting_id"]): {"domain": g["domain_first"] or "Other", "split": g["split_first"] or "",
+                                   "n_utterances": int(g["idx_count"]), "duration_s": round(float(g["end_max"]), 1),
+                                   "speakers": sorted(str(x) for x in g["speaker_distinct"]),
+                                   "source": g["source_first"] or "manual"}
+            for g in grouped.to_pylist()}
 
     @classmethod
     def open(cls, jsonl: Path, cache_dir: Path) -> "UtteranceTable":
