@@ -17,7 +17,9 @@ positive (Lucene's) and rescale each term's column to the IDF above; bm25s also 
 """
 from __future__ import annotations
 
+import sys
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 from minutes.text import content_words
@@ -37,6 +39,21 @@ IDS_FILE = "token_ids.npy"
 OFFSETS_FILE = "token_offsets.npy"
 
 
+def _bm25s() -> ModuleType:
+    """bm25s, imported without numba: bm25s imports numba whenever it is installed (here for
+    Whisper) although we use only its numpy scoring, and numba's LLVM costs a service ~60 MB.
+    numba stays importable for whoever needs it afterwards."""
+    if "bm25s" not in sys.modules and "numba" not in sys.modules:
+        sys.modules["numba"] = None  # type: ignore[assignment]  # makes `import numba` fail
+        try:
+            import bm25s
+        finally:
+            del sys.modules["numba"]
+    import bm25s
+
+    return bm25s
+
+
 def _token_ids(texts: Iterable[str], vocab: dict[str, int]) -> list[list[int]]:
     """Each text's content words as ids, new words added to `vocab`: lists of shared ints
     instead of a string per word (100k chunks of QMSum hold millions of words)."""
@@ -54,8 +71,9 @@ class Bm25:
     def _index(self, docs: list[list[int]], vocab: dict[str, int], k1: float, b: float) -> None:
         import itertools
 
-        import bm25s
         import numpy as np
+
+        bm25s = _bm25s()
 
         if not docs:
             raise ValueError("BM25 needs at least one chunk")
@@ -91,8 +109,9 @@ class Bm25:
     @classmethod
     def load(cls, folder: str | Path, mmap: bool = False) -> "Bm25":
         """The BM25 that `save` wrote into `folder` (token ids memory-mapped: only adds read them)."""
-        import bm25s
         import numpy as np
+
+        bm25s = _bm25s()
 
         folder = Path(folder)
         self = cls.__new__(cls)

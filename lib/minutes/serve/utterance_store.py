@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from minutes.io import atomic_path
+from minutes.io import read_json, write_json
 
 if TYPE_CHECKING:
     import numpy as np
@@ -57,44 +57,39 @@ def _build(jsonl: Path) -> "pa.Table":
 class UtteranceTable:
     """Read-only utterances by meeting: `rows(m)`, `span(m, lo, hi)`, `info(m)`."""
 
-    def __init__(self, table: "pa.Table") -> None:
-        import numpy as np
-
+    def __init__(self, table: "pa.Table", meetings: dict[str, dict[str, Any]] | None = None) -> None:
+        """`meetings`: what `summarize` computed for this table (else computed here)."""
         self.table = table
-        mids = table.column("meeting_id").to_numpy(zero_copy_only=False)
-        starts = np.flatnonzero(np.r_[True, mids[1:] != mids[:-1]]) if len(mids) else np.zeros(0, np.int64)
-        bounds = np.r_[starts, len(mids)]
-        self._where = {str(mids[s]): (int(s), int(e)) for s, e in zip(bounds[:-1], bounds[1:])}
-        self._idx: "np.ndarray" = table.column("idx").to_numpy()
-        # per meeting, aggregated by Arrow (a pandas frame of a million rows would leave its
-        # strings' memory with the process)
-        grouped = table.group_by("meeting_id", use_threads=False).aggregate(
-            [("idx", "count"), ("end", "max"), ("speaker", "distinct"), ("domain", "first"),
-             ("split", "first"), ("source", "first")])
-        self._info: dict[str, dict[str, Any]] = {
-            str(g["meeting_id"]): {"domain": g["domain_first"] or "Other", "split": g["split_first"] or "",
-                                   "n_utterances": int(g["idx_count"]), "duration_s": round(float(g["end_max"]), 1),
-                                   "speakers": sorted(str(x) for x in g["speaker_distinct"]),
-                                   "source": g["source_first"] or "manual"}
-            for g in grouped.to_pylist()}
+        meetings = meetings if meetings is not None else summarize(table)
+        self._where = {m: (int(v["rows"][0]), int(v["rows"][1])) for m, v in meetings.items()}
+        self._info = {m: {k: x for k, x in v.items() if k != "rows"} for m, v in meetings.items()}
+        self._idx: "np.ndarray" = table.column("idx").to_numpy()  # zero-copy: paged in as spans are read
 
     @classmethod
     def open(cls, jsonl: Path, cache_dir: Path) -> "UtteranceTable":
-        """Map the cached Arrow copy of `jsonl`, building it first when the file changed."""
-        import pyarrow as pa
-
-        from minutes.index.store import write_table
+        """Map the cached Arrow copy of `jsonl`, building it first when the file changed. Its
+        per-meeting facts are cached beside it, so a start reads none of the table's pages."""
+        from minutes.index.store import open_ipc, write_table
 
         jsonl, cache_dir = Path(jsonl), Path(cache_dir)
-        cached = cache_dir / f"utterances-{cache_key(jsonl)}.arrow"
+        key = cache_key(jsonl)
+        cached, facts = cache_dir / f"utterances-{key}.arrow", cache_dir / f"utterances-{key}.json"
         if not cached.is_file():
             log.info("building the utterance table from %s", jsonl)
             write_table(cached, _build(jsonl))
+            facts.unlink(missing_ok=True)
             for old in sorted(cache_dir.glob("utterances-*.arrow"), key=os.path.getmtime)[:-KEEP]:
                 if old != cached:
                     old.unlink(missing_ok=True)
-        with pa.memory_map(str(cached), "r") as source:
-            return cls(pa.ipc.open_file(source).read_all())
+                    old.with_suffix(".json").unlink(missing_ok=True)
+        table = open_ipc(cached)
+        meetings = None
+        try:
+            meetings = read_json(facts)
+        except (FileNotFoundError, ValueError):
+            meetings = summarize(table)
+            write_json(facts, meetings)
+        return cls(table, meetings)
 
     def __contains__(self, meeting_id: object) -> bool:
         return meeting_id in self._where
@@ -123,6 +118,27 @@ class UtteranceTable:
 
     def info(self, meeting_id: str) -> dict[str, Any]:
         return dict(self._info[meeting_id], speakers=list(self._info[meeting_id]["speakers"]))
+
+
+def summarize(table: "pa.Table") -> dict[str, dict[str, Any]]:
+    """Per meeting of a (meeting, idx)-sorted table: its row range and what GET /meetings shows.
+    Aggregated by Arrow: a pandas frame of a million rows would leave its strings' memory with
+    the process."""
+    import numpy as np
+
+    mids = table.column("meeting_id").to_numpy(zero_copy_only=False)
+    starts = np.flatnonzero(np.r_[True, mids[1:] != mids[:-1]]) if len(mids) else np.zeros(0, np.int64)
+    bounds = np.r_[starts, len(mids)]
+    rows = {str(mids[a]): [int(a), int(z)] for a, z in zip(bounds[:-1], bounds[1:])}
+    del mids
+    grouped = table.group_by("meeting_id", use_threads=False).aggregate(
+        [("idx", "count"), ("end", "max"), ("speaker", "distinct"), ("domain", "first"),
+         ("split", "first"), ("source", "first")])
+    return {str(g["meeting_id"]): {
+        "rows": rows[str(g["meeting_id"])], "domain": g["domain_first"] or "Other", "split": g["split_first"] or "",
+        "n_utterances": int(g["idx_count"]), "duration_s": round(float(g["end_max"]), 1),
+        "speakers": sorted(str(x) for x in g["speaker_distinct"]), "source": g["source_first"] or "manual"}
+        for g in grouped.to_pylist()}
 
 
 def _records(table: "pa.Table") -> list[dict[str, Any]]:
