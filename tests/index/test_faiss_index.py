@@ -62,3 +62,20 @@ def test_k_larger_than_the_index_is_clipped() -> None:
     index, _ = faiss_index.build(unit(3), "flat", IndexParams())
     _, ids = faiss_index.search(index, unit(1, seed=5), 10)
     assert ids.shape == (1, 3)
+
+
+def test_stored_vectors_are_the_indexed_ones_without_a_copy() -> None:
+    import faiss
+
+    from minutes.index.faiss_index import stored_vectors
+
+    x = np.random.default_rng(1).random((50, 8), dtype=np.float32)
+    for index in (faiss.IndexFlatIP(8), faiss.IndexHNSWFlat(8, 16, faiss.METRIC_INNER_PRODUCT)):
+        index.add(x)
+        view = stored_vectors(index)
+        assert np.array_equal(view, x) and not view.flags.writeable and not view.flags.owndata
+    quantizer = faiss.IndexFlatIP(8)
+    ivf = faiss.IndexIVFFlat(quantizer, 8, 4, faiss.METRIC_INNER_PRODUCT)
+    ivf.train(x)
+    ivf.add(x)
+    assert stored_vectors(ivf) is None

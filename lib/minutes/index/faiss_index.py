@@ -109,3 +109,22 @@ def search(index: Any, queries: "np.ndarray", k: int, ids: "np.ndarray | None" =
     else:
         sp = faiss.SearchParameters(sel=sel)
     return index.search(queries, min(k, len(ids)), params=sp)
+
+
+def stored_vectors(index: Any) -> "np.ndarray | None":
+    """The float vectors a flat or HNSW-flat index holds, as a read-only numpy view (no copy);
+    None for kinds that keep only codes (IVF, PQ). Exact scoring of a filtered set reads them
+    here instead of from the mapped embeddings.npy, whose pages would add to the service's RSS
+    while these are in memory anyway."""
+    import faiss
+    import numpy as np
+
+    flat = faiss.downcast_index(index)
+    if isinstance(flat, faiss.IndexHNSW):
+        flat = faiss.downcast_index(flat.storage)
+    if not isinstance(flat, faiss.IndexFlat) or flat.ntotal == 0:
+        return None
+    view = faiss.rev_swig_ptr(flat.get_xb(), flat.ntotal * flat.d).reshape(flat.ntotal, flat.d)
+    view = np.asarray(view)
+    view.flags.writeable = False
+    return view

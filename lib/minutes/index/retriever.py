@@ -70,6 +70,9 @@ class _View:
         self.table = snap.table.select([c for c in chunk_table.HIT_COLUMNS if c in snap.table.column_names])
         self._columns = [(name, self.table.column(name)) for name in self.table.column_names]
         self.n = len(snap)
+        held = faiss_index.stored_vectors(snap.index)
+        #: what exact (filtered) scoring reads: the index's own vectors when it holds them
+        self.exact_vectors = held if held is not None and len(held) == self.n else snap.vectors
         self.by_meeting = _groups(self.table.column("meeting_id"))
         self.by_domain = _groups(self.table.column("domain"))
         stored = snap.bm25
@@ -388,7 +391,7 @@ class Retriever:
             if len(rows) == 0:
                 out[i] = (rows, np.zeros(0, np.float32))
             elif len(rows) <= self.p.exact_filter_max:
-                out[i] = _top(np.asarray(snap.vectors[rows] @ qv[i], dtype=np.float32), rows, k)
+                out[i] = _top(np.asarray(view.exact_vectors[rows] @ qv[i], dtype=np.float32), rows, k)
             else:
                 scores, ids = faiss_index.search(snap.index, qv[i:i + 1], k, rows)
                 keep = ids[0] >= 0
