@@ -52,11 +52,11 @@ def test_memory_rows_and_plot(tmp_path: Path) -> None:
     sizes = [{"chunks": 100, "kind": "flat", "vectors_bytes": 1 * mib, "rss_bytes": 502 * mib},
              {"chunks": 1100, "kind": "flat", "vectors_bytes": 11 * mib, "rss_bytes": 532 * mib}]
     first, second = scale.memory_rows(sizes)
-    # flat: FAISS keeps a copy of the vectors, so 2x the vectors are counted as vectors
-    assert first["bytes_per_chunk_beyond_vectors"] == round(500 * mib / 100)
-    assert second["vectors_mb"] == 22.0
-    # (532 - 22) - (502 - 2) = 10 MiB over 1000 more chunks
-    assert second["marginal_bytes_per_chunk_beyond_vectors"] == round(10 * mib / 1000)
+    # the vectors count once (the index's copy: the service reads no other)
+    assert first["bytes_per_chunk_beyond_vectors"] == round(501 * mib / 100)
+    assert second["vectors_mb"] == 11.0
+    # (532 - 11) - (502 - 1) = 20 MiB over 1000 more chunks
+    assert second["marginal_bytes_per_chunk_beyond_vectors"] == round(20 * mib / 1000)
     rows = [{"chunks": n, "method": m, "setting": s, "p95_ms": 1.0 + n / 1000}
             for n in (1000, 10000) for m in scale.METHODS for s in scale.SETTINGS]
     path = scale.plot(rows, tmp_path / "scale.png")
@@ -65,6 +65,6 @@ def test_memory_rows_and_plot(tmp_path: Path) -> None:
 
 def test_kind_follows_size_unless_forced(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("MINUTES_BENCH_SCALE_KIND", raising=False)
-    assert scale.kind_for(100_000) == "flat" and scale.kind_for(1_000_000) == "hnsw"
+    assert scale.kind_for(10_000) == "flat" and scale.kind_for(100_000) == scale.kind_for(1_000_000) == "hnsw"
     monkeypatch.setenv("MINUTES_BENCH_SCALE_KIND", "ivf")
     assert scale.kind_for(10_000) == "ivf"
