@@ -49,11 +49,13 @@ def test_the_real_service_answers_on_the_state(tiny: tuple[Path, dict]) -> None:
 
 def test_memory_rows_and_plot(tmp_path: Path) -> None:
     mib = 2**20
-    sizes = [{"chunks": 100, "kind": "flat", "vectors_bytes": 1 * mib, "rss_bytes": 502 * mib},
+    sizes = [{"chunks": 100, "kind": "flat", "vectors_bytes": 1 * mib, "rss_bytes": 502 * mib, "anon_bytes": 301 * mib},
              {"chunks": 1100, "kind": "flat", "vectors_bytes": 11 * mib, "rss_bytes": 532 * mib}]
     first, second = scale.memory_rows(sizes)
     # the vectors count once (the index's copy: the service reads no other)
     assert first["bytes_per_chunk_beyond_vectors"] == round(501 * mib / 100)
+    assert first["anon_bytes_per_chunk_beyond_vectors"] == round(300 * mib / 100)
+    assert "anon_bytes_per_chunk_beyond_vectors" not in second
     assert second["vectors_mb"] == 11.0
     # (532 - 11) - (502 - 1) = 20 MiB over 1000 more chunks
     assert second["marginal_bytes_per_chunk_beyond_vectors"] == round(20 * mib / 1000)
@@ -68,3 +70,15 @@ def test_kind_follows_size_unless_forced(monkeypatch: pytest.MonkeyPatch) -> Non
     assert scale.kind_for(10_000) == "flat" and scale.kind_for(100_000) == scale.kind_for(1_000_000) == "hnsw"
     monkeypatch.setenv("MINUTES_BENCH_SCALE_KIND", "ivf")
     assert scale.kind_for(10_000) == "ivf"
+
+
+def test_anonymous_bytes_reads_this_process() -> None:
+    import os
+
+    import psutil
+
+    anon = scale.anonymous_bytes(os.getpid())
+    if not Path("/proc/self/smaps_rollup").exists():
+        assert anon is None
+        return
+    assert anon is not None and 0 < anon <= psutil.Process().memory_info().rss
