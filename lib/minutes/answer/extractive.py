@@ -35,9 +35,9 @@ _clean = lru_cache(maxsize=1 << 15)(clean_text)
 
 
 def _stemmer() -> Any:
-    """One per thread (a PyStemmer object is not thread-safe). Snowball's Porter stemmer (PyStemmer, C): 6x NLTK's speed, and importing NLTK costs a
-    service ~105 MB (its package init loads scikit-learn and SciPy). It agrees with NLTK's
-    PorterStemmer on 98 % of QMSum's content words (NLTK adds its own extensions)."""
+    """One per thread (a PyStemmer object is not thread-safe). Snowball's Porter stemmer in C:
+    NLTK's, used before, loads scikit-learn and SciPy with its package init, a large part of
+    a service's memory. The two differ only where NLTK adds its own extensions to Porter."""
     stemmer = getattr(_local, "stemmer", None)
     if stemmer is None:
         import Stemmer

@@ -37,10 +37,10 @@ if TYPE_CHECKING:
 
 STAND_IN = "hash-384"
 SIZES = (10_000, 100_000)
-#: FAISS kind per corpus size (the smallest size it applies from). Flat costs ~16 ms per
-#: corpus-wide query at 100k chunks on one busy core, HNSW ~0.3 ms: at 100k flat alone would
-#: spend most of the 60 ms p95 budget at concurrency 4 (recall@10 of HNSW against flat is
-#: reported with every run).
+#: FAISS kind per corpus size (the smallest size it applies from). At 100k chunks a flat search
+#: costs ~7 ms per corpus-wide query on one core (this bench's `flat_ms_per_query`), HNSW
+#: ~0.15 ms: with four requests sharing two cores flat alone would take a large part of the
+#: 60 ms p95 budget (recall@10 of HNSW against flat is reported with every run).
 KINDS = {0: "flat", 50_000: "hnsw"}
 #: Chunks per synthetic meeting (QMSum's local profile: about 34).
 MEETING_CHUNKS = 40

@@ -54,8 +54,7 @@ def _groups(column: Any) -> dict[str, "np.ndarray"]:
     import numpy as np
     import pandas as pd
 
-    codes, uniques = pd.factorize(column.to_numpy(zero_copy_only=False) if hasattr(column, "to_numpy")
-                                  else np.asarray(column, dtype=object))
+    codes, uniques = pd.factorize(column.to_numpy(zero_copy_only=False))
     order = np.argsort(codes, kind="stable")
     bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
     return {str(u): order[bounds[i]:bounds[i + 1]].astype(np.int64) for i, u in enumerate(uniques)}

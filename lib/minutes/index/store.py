@@ -133,13 +133,19 @@ def write_table(path: Path, chunks: "pd.DataFrame | pa.Table") -> None:
 
 
 def map_random(path: Path) -> Any:
-    """A read-only map of `path` told to expect random access (MADV_RANDOM): a search reads a
-    few rows here and there, and the kernel's default read-around would page in ~128 KB around
-    each, which at 100k chunks made most of a mapped file resident after a few hundred asks."""
+    """A read-only map of `path` told to expect random access (see `_advise_random`)."""
     import mmap as mm
 
     with open(path, "rb") as fh:
         mapped = mm.mmap(fh.fileno(), 0, access=mm.ACCESS_READ)
+    return _advise_random(mapped)
+
+
+def _advise_random(mapped: Any) -> Any:
+    """MADV_RANDOM on a mapping: a search reads a few rows here and there, and the kernel's
+    default read-around would page in ~128 KB around each."""
+    import mmap as mm
+
     if hasattr(mapped, "madvise") and hasattr(mm, "MADV_RANDOM"):
         mapped.madvise(mm.MADV_RANDOM)
     return mapped
@@ -153,15 +159,12 @@ def open_ipc(path: Path) -> "pa.Table":
 
 
 def load_vectors(path: Path, mmap: bool = False) -> "np.ndarray":
-    """embeddings.npy, read or mapped for random access (see map_random)."""
-    import mmap as mm
-
+    """embeddings.npy, read or mapped for random access (see `_advise_random`)."""
     import numpy as np
 
     vectors = np.load(path, mmap_mode="r" if mmap else None)
-    handle = getattr(vectors, "_mmap", None)
-    if handle is not None and hasattr(handle, "madvise") and hasattr(mm, "MADV_RANDOM"):
-        handle.madvise(mm.MADV_RANDOM)
+    if getattr(vectors, "_mmap", None) is not None:
+        _advise_random(vectors._mmap)
     return vectors
 
 
