@@ -14,7 +14,7 @@ from minutes import schema
 from minutes.config import load_params
 from minutes.io import write_jsonl
 from minutes.platform.processes import Service
-from tests.online import postgres
+from minutes.platform import postgres_local as postgres
 from tests.online.ports import free_port
 from tests.serve.conftest import write_corpus
 
@@ -75,7 +75,7 @@ def postgres_server() -> Iterator[postgres.PostgresServer]:
     Not installed is a failure, not a skip: `make test` installs it first."""
     if postgres.bin_dir() is None:
         pytest.fail(postgres.INSTALL_HINT)
-    yield from postgres.start()
+    yield from postgres.start(free_port())
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from minutes.online.answer_log import (AnswerLog, AnswerLogUnavailable, AnswerRe
                                        SqliteAnswerLog, _redacted, open_answer_log, sqlite_path)
 from minutes.online.records import ask_record, minutes_record
 from minutes.serve.errors import ApiError
-from tests.online import postgres
+from minutes.platform import postgres_local as postgres
 
 BACKENDS = ["sqlite", "postgres"]
 

@@ -216,6 +216,23 @@ def anonymous_bytes(pid: int) -> int | None:
     return None
 
 
+#: the service's registry client gives up at once on the dead address below
+SERVICE_ENV = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "2"}
+
+
+def service_command(work_dir: Path, kind: str, port: int, *extra: str) -> tuple[Any, list[str]]:
+    """The parameters and argv of a service on a state: extractive (its registry address is a
+    loopback port nothing listens on), one torch thread, `extra` overrides last."""
+    dead = free_port(exclude=[port])
+    overrides = [f"serve.port={port}", "serve.alias_poll_seconds=3600", f"mlflow.tracking_uri=http://127.0.0.1:{dead}",
+                 "serve.torch_threads=1", *extra]
+    argv = [sys.executable, "-m", "minutes.serve", "--profile", "ci", "--log-level", "warning"]
+    for o in [f"work_dir={work_dir}", f"index.kind={kind}", f"index.embedding_model={STAND_IN}",
+              "serve.query_backend=index", *overrides]:
+        argv += ["-p", o]
+    return state_params(work_dir, kind, *overrides), argv
+
+
 def measure_service(work_dir: Path, n_chunks: int, kind: str, method: str, payloads: dict[str, list[dict[str, Any]]],
                     requests: int, warmup: int = 20, concurrency: int = CONCURRENCY) -> list[dict[str, Any]]:
     """Start the real service on `work_dir` serving `method`, time start-up, read its RSS, then
@@ -226,18 +243,10 @@ def measure_service(work_dir: Path, n_chunks: int, kind: str, method: str, paylo
     from minutes.serve.loadtest import run_load
 
     port = free_port()
-    dead = free_port(exclude=[port])  # nothing listens there: no registry, extractive answers
-    overrides = [f"serve.port={port}", f"serve.retrieval_method={method}", "serve.alias_poll_seconds=3600",
-                 f"mlflow.tracking_uri=http://127.0.0.1:{dead}", "serve.torch_threads=1"]
-    params = state_params(work_dir, kind, *overrides)
-    argv = [sys.executable, "-m", "minutes.serve", "--profile", "ci", "--log-level", "warning"]
-    for o in [f"work_dir={work_dir}", f"index.kind={kind}", f"index.embedding_model={STAND_IN}",
-              "serve.query_backend=index", *overrides]:
-        argv += ["-p", o]
+    params, argv = service_command(work_dir, kind, port, f"serve.retrieval_method={method}")
     svc = Service(f"scale-{method}", params.stage_dir("serve"), f"http://127.0.0.1:{port}/readyz")
-    env = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "2"}
     t0 = time.perf_counter()
-    pid = svc.start(argv, env=env, wait_s=1800)
+    pid = svc.start(argv, env=SERVICE_ENV, wait_s=1800)
     startup_s = time.perf_counter() - t0
     rows = []
     try:

@@ -32,7 +32,7 @@ class LoadReport:
 
     def summary(self) -> dict[str, Any]:
         lat = np.array([r["latency_ms"] for r in self.records]) if self.records else np.zeros(1)
-        errors = sum(1 for r in self.records if r["status"] != 200)
+        errors = sum(1 for r in self.records if not 200 <= r["status"] < 300)
         modes = sorted({r["mode"] for r in self.records if r.get("mode")})
         return {
             "test": self.name, "requests": len(self.records), "concurrency": self.concurrency,
@@ -88,7 +88,7 @@ def run_load(base_url: str, payloads: Sequence[dict[str, Any]], requests: int, c
                     rec["status"] = resp.status_code
                     if resp.status_code == 200:
                         rec["mode"] = resp.json().get("mode")
-                    else:
+                    elif not 200 <= resp.status_code < 300:
                         rec["error"] = resp.text[:200]
                 except httpx.HTTPError as exc:
                     rec["status"], rec["error"] = 0, f"{type(exc).__name__}: {exc}"[:200]

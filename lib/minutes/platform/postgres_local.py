@@ -1,9 +1,11 @@
-"""A real PostgreSQL server for the tests, in a temporary folder on a loopback port.
+"""A throwaway PostgreSQL server in a temporary folder on a loopback port: the answer log's
+tests and `python -m minutes.bench feedback` run against it (the platform's own database runs in
+the compose stack on chameleon).
 
 Debian's `postgresql` package (installed by `make system-packages` as root) puts initdb, pg_ctl
 and postgres under /usr/lib/postgresql/<version>/bin. Those refuse to run as root, so as root the
 server runs as the `postgres` system user (runuser), in a folder given to that user. Logins over
-TCP take a password (scram-sha-256), as on the platform. Each test gets a database of its own.
+TCP take a password (scram-sha-256), as on the platform. Each caller gets a database of its own.
 """
 from __future__ import annotations
 
@@ -17,10 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from tests.online.ports import free_port
 
 ADMIN = "minutes_admin"
-INSTALL_HINT = ("PostgreSQL is not installed: the answer log's tests need a real server (Debian package "
+INSTALL_HINT = ("PostgreSQL is not installed: this needs a real server (Debian package "
                 "postgresql; `make system-packages` as root installs it)")
 
 
@@ -69,7 +70,7 @@ class PostgresServer:
         self._run(str(self.bin / "pg_ctl"), "-D", str(self.root / "data"), "-m", "fast", "-w", "stop")
 
 
-def start(wait_s: int = 60) -> Iterator[PostgresServer]:
+def start(port: int, wait_s: int = 60) -> Iterator[PostgresServer]:
     """Start a server (initdb, pg_ctl start) and yield it; stopped and removed afterwards."""
     bins = bin_dir()
     if bins is None:
@@ -81,7 +82,7 @@ def start(wait_s: int = 60) -> Iterator[PostgresServer]:
         os.chown(root, user.pw_uid, user.pw_gid)
         run_as = ["runuser", "-u", "postgres", "--"]
     password = secrets.token_urlsafe(16)
-    server = PostgresServer(root, free_port(), password, bins, run_as)
+    server = PostgresServer(root, port, password, bins, run_as)
     pwfile = root / "pwfile"
     pwfile.write_text(password + "\n")
     if run_as:
