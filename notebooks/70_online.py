@@ -134,6 +134,10 @@ decision.to_frame()
 # production still serves the previous one. (The first version is put in production by
 # 40_evaluate with `evaluate.promote_to_production=true`: with no model in production there is
 # nothing to compare a candidate with, and a CPU model is always slower than extractive answers.)
+# Locally the router and both services are processes on loopback; on chameleon they are the
+# compose containers 50_deploy started (`router`, `api-production`, `api-staging`), and the
+# router is reached through 02's SSH tunnel. Either way the weight moves only through the
+# router's `PUT /router/state`, with the token in `serve.canary.control_token_env`.
 
 # %%
 from minutes.online import canary
@@ -142,7 +146,7 @@ cp = params.serve.canary
 versions = {alias: canary.version_of(params, alias) for alias in (cp.production_alias, cp.candidate_alias)}
 display(pd.DataFrame([{'alias': a, 'version': v or '-'} for a, v in versions.items()]))
 canary_decision = None
-if params.infra.mode == 'plan' and None not in versions.values() and len(set(versions.values())) == 2:
+if None not in versions.values() and len(set(versions.values())) == 2:
     dep = canary.start_canary(params, as_list(overrides))
     display(dep.to_frame())
     canary_decision = canary.run_canary_phase(

@@ -178,9 +178,10 @@ def test_diffs_show_private_ray_and_platform_without_secrets(results: dict[str, 
     platform = _after(results["platform.yml"], "Compose file and MLflow's basic-auth configuration (no secrets in either)")
     assert '"127.0.0.1:5000:5000"' in platform and "--app-name basic-auth" in platform
     generated = [p.read_text().strip() for p in configure.generated_dir(setup["params"]).iterdir()]
-    # postgres, minio, mlflow admin, flask secret, the answer log's login, grafana admin: made once
-    # on the controller (the service role reads the answer log's from the same file)
-    assert len(generated) == 6
+    # postgres, minio, mlflow admin, flask secret, the answer log's login, grafana admin, the canary
+    # router's control token: made once on the controller (the service role reads the answer log's
+    # from the same file; minutes.online.canary reads the router's)
+    assert len(generated) == 7
     shown = "\n".join(t["after"] + t["task"] for r in results.values() for t in r.tasks)
     assert not [g for g in generated if g in shown]
     artifacts = [p for r in results.values() for p in r.artifact_dir.rglob("*") if p.is_file()]

@@ -154,22 +154,46 @@ def test_ray_firewall_survives_reboots() -> None:
 def test_tunnel_commands(params_factory) -> None:
     p = params_factory("infra.mode=apply", "infra.ssh_key_file=/keys/id ed")
     assert tunnels.ssh_tunnel_commands(p) == [
-        "ssh -N -L 3000:127.0.0.1:3000 -L 5000:127.0.0.1:5000 -L 5432:127.0.0.1:5432 -L 9001:127.0.0.1:9001 "
-        "-L 9090:127.0.0.1:9090 -i '/keys/id ed' "
+        "ssh -N -L 3000:127.0.0.1:3000 -L 5000:127.0.0.1:5000 -L 5432:127.0.0.1:5432 -L 8850:127.0.0.1:8850 "
+        "-L 9001:127.0.0.1:9001 -L 9090:127.0.0.1:9090 -i '/keys/id ed' "
         "cc@<floating ip of minutes-kvm-alice>",
         "ssh -N -L 10001:127.0.0.1:10001 -L 8265:127.0.0.1:8265 -i '/keys/id ed' cc@<floating ip of minutes-gpu-alice>"]
     state.save_state(p, "kvm", {"floating_ip": "129.114.0.10"})
     state.save_state(p, "gpu", {"floating_ip": "192.5.87.20"})
     opened = params_factory("infra.mode=apply", "infra.public_services=[ssh,api,mlflow,ray_dashboard]")
     assert tunnels.ssh_tunnel_commands(opened) == [
-        "ssh -N -L 3000:127.0.0.1:3000 -L 5432:127.0.0.1:5432 -L 9001:127.0.0.1:9001 -L 9090:127.0.0.1:9090 "
-        "cc@129.114.0.10",
+        "ssh -N -L 3000:127.0.0.1:3000 -L 5432:127.0.0.1:5432 -L 8850:127.0.0.1:8850 -L 9001:127.0.0.1:9001 "
+        "-L 9090:127.0.0.1:9090 cc@129.114.0.10",
         "ssh -N -L 10001:127.0.0.1:10001 cc@192.5.87.20"]  # Ray's client port is never public
     hint = tunnels.mlflow_login_hint(p)
     assert "MLFLOW_TRACKING_PASSWORD" in hint and "mlflow_admin_password" in hint
     url = tunnels.answer_log_url_hint(p)
     assert url.startswith('export MINUTES_ANSWER_LOG_URL="${MINUTES_ANSWER_LOG_URL:-postgresql://minutes:$(cat ')
     assert "minutes_db_password" in url and url.endswith('@127.0.0.1:5432/minutes}"')
+
+
+def service_compose(params: Any) -> dict[str, Any]:
+    from minutes.serve import deploy
+
+    ev = deploy.extravars(params, [], "compose")
+    return yaml.safe_load(render("service", "docker-compose.yml.j2", **ev))
+
+
+def test_canary_router_container_is_private_by_default(params_factory) -> None:
+    services = service_compose(params_factory("infra.mode=apply"))["services"]
+    r = services["router"]
+    assert r["ports"] == ["127.0.0.1:8850:8850"]  # through the SSH tunnel
+    assert r["environment"] == {"MINUTES_ROUTER_TOKEN": "${MINUTES_ROUTER_TOKEN:-}"}  # the value from .env only
+    argv = r["entrypoint"]
+    assert argv[:3] == ["python", "-m", "minutes.online.router"]
+    assert "serve.canary.production_upstream=http://api-production:8800" in argv
+    assert "serve.canary.candidate_upstream=http://api-staging:8800" in argv
+    assert set(r["depends_on"]) == {"api-production", "api-staging"} <= set(services)
+    opened = service_compose(params_factory("infra.mode=apply", "infra.public_services=[ssh,api,router]"))
+    assert opened["services"]["router"]["ports"] == ["8850:8850"]
+    # no deployment follows the candidate alias: no router (start_canary says why)
+    pinned = service_compose(params_factory("infra.mode=apply", "serve.canary.candidate_alias=7"))
+    assert "router" not in pinned["services"]
 
 
 def test_postgres_is_never_opened(params_factory) -> None:
@@ -224,3 +248,36 @@ def test_real_mlflow_basic_auth_refuses_anonymous(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_canary_reaches_the_router_through_the_tunnel_unless_public(params_factory) -> None:
+    from minutes.online import canary
+    from minutes.serve import deploy
+
+    p = params_factory("infra.mode=apply")
+    state.save_state(p, "kvm", {"floating_ip": "129.114.0.10"})
+    assert deploy.router_url(p) == "http://127.0.0.1:8850"
+    assert deploy.compose_urls(p) == {"production": "http://129.114.0.10:8800", "staging": "http://129.114.0.10:8810"}
+    opened = params_factory("infra.mode=apply", "infra.public_services=[ssh,api,router]")
+    assert deploy.router_url(opened) == "http://129.114.0.10:8850"
+    local = params_factory()
+    assert deploy.router_url(local) == f"http://127.0.0.1:{local.serve.canary.port}"  # the local router
+    with pytest.raises(canary.CanaryError, match="no compose deployment follows"):
+        canary.start_canary(params_factory("infra.mode=apply", "serve.canary.candidate_alias=7"))
+
+
+def test_router_token_from_the_environment_else_the_generated_file(params_factory, monkeypatch) -> None:
+    from minutes.infra.configure import generated_dir
+    from minutes.online import canary
+
+    p = params_factory("infra.mode=apply")
+    monkeypatch.delenv("MINUTES_ROUTER_TOKEN", raising=False)
+    with pytest.raises(canary.CanaryError, match="MINUTES_ROUTER_TOKEN"):
+        canary.router_token(p)
+    (generated_dir(p)).mkdir(parents=True, exist_ok=True)
+    (generated_dir(p) / "router_token").write_text("made-by-the-playbook\n")
+    assert canary.router_token(p) == "made-by-the-playbook"
+    monkeypatch.setenv("MINUTES_ROUTER_TOKEN", "from-env")
+    assert canary.router_token(p) == "from-env"
+    task = (ANSIBLE_DIR / "roles" / "service" / "tasks" / "compose.yml").read_text()
+    assert "platform_generated_dir ~ '/router_token" in task  # the file the playbook writes

@@ -54,7 +54,8 @@ def test_prometheus_loads_the_repository_rules_and_scrapes_the_service(params) -
     assert local["scrape_configs"] == prometheus_server.scrape_configs(str(prometheus_server.targets_file(params)))
     assert cfg["global"] == local["global"]
     groups = json.loads(files["targets.json"])
-    assert groups == [{"targets": [f"api-{a}:8800"], "labels": {"deployment": a}} for a in sorted(params.serve.deployments)]
+    want = {a: f"api-{a}:8800" for a in params.serve.deployments} | {"router": "router:8850"}  # the canary router too
+    assert groups == [{"targets": [want[d]], "labels": {"deployment": d}} for d in sorted(want)]
     # the role copies the rule files where prometheus.yml names them, and these two files beside
     tasks = _tasks()
     rules = tasks["Prometheus' rule files (the *-rules.yml that prometheus.yml names)"]

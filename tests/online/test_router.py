@@ -1,7 +1,7 @@
 """The weighted router as a real process (`python -m minutes.online.router`) in front of two real
 HTTP servers on loopback: its split holds its weight, it passes requests and answers through,
-takes a new weight or phase from router.json on the next request, and counts an upstream that
-is down as that arm's 502s."""
+takes a new weight or phase from router.json or an authenticated PUT /router/state on the next
+request, keeps its state over a restart, and counts an upstream that is down as that arm's 502s."""
 from __future__ import annotations
 
 import json
@@ -20,6 +20,8 @@ from minutes.online import router
 from minutes.platform.processes import Service
 from minutes.serve.prometheus_text import metric_value
 from tests.serve.conftest import free_port
+
+TOKEN_ENV, TOKEN = "MINUTES_ROUTER_TOKEN", "router-test-token"
 
 
 def upstream_app(name: str) -> Any:
@@ -56,17 +58,23 @@ def serve_in_thread(app: Any, port: int) -> Any:
 def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     work = tmp_path_factory.mktemp("router") / "work"
     ports = {"production": free_port(), "candidate": free_port(), "router": free_port()}
-    params = load_params("ci", [f"work_dir={work}", f"serve.canary.port={ports['router']}"])
     servers = {arm: serve_in_thread(upstream_app(arm), ports[arm]) for arm in ("production", "candidate")}
     urls = {arm: f"http://127.0.0.1:{ports[arm]}" for arm in servers}
+    overrides = [f"work_dir={work}", f"serve.canary.port={ports['router']}",
+                 f"serve.canary.production_upstream={urls['production']}",
+                 f"serve.canary.candidate_upstream={urls['candidate']}"]
+    params = load_params("ci", overrides)
     path = router.state_path(params)
     router.write_state(path, router.RouterState(dict(urls), weight=0.3, seed=7, phase="split"))
     svc = Service("router", params.stage_dir("serve"), f"http://127.0.0.1:{ports['router']}/router/healthz")
-    svc.start([sys.executable, "-m", "minutes.online.router", "--profile", "ci", "-p", f"work_dir={work}",
-               "-p", f"serve.canary.port={ports['router']}"], wait_s=60)
+    argv = [sys.executable, "-m", "minutes.online.router", "--profile", "ci"]
+    for o in overrides:
+        argv += ["-p", o]
+    svc.start(argv, env={TOKEN_ENV: TOKEN}, wait_s=60)
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{ports['router']}", timeout=30, trust_env=False) as client:
-            yield {"params": params, "path": path, "urls": urls, "client": client, "service": svc}
+            yield {"params": params, "path": path, "urls": urls, "client": client, "service": svc,
+                   "argv": argv, "port": ports["router"]}
     finally:
         svc.stop()
         for s in servers.values():
@@ -152,3 +160,51 @@ def test_router_state_is_checked() -> None:
         router.RouterState({"production": "http://x", "candidate": "http://y"}, weight=1.5)
     assert router.quantile([3.0, 1.0, 2.0, 4.0], 0.5) == 2.0 and router.quantile([], 0.95) is None
     assert router.route_label("/ask") == "/ask" and router.route_label("/etc/passwd") == "other"
+
+
+def put(setup: dict[str, Any], body: Any, token: str | None = TOKEN) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
+    return setup["client"].put("/router/state", json=body, headers=headers)
+
+
+def test_control_moves_traffic_with_the_token_only(setup: dict[str, Any]) -> None:
+    phase(setup, "control", 0.0)
+    before = router.read_state(setup["path"])
+    for token, status, words in ((None, 401, "missing router control token"), ("nope", 403, "wrong router control token")):
+        r = put(setup, {"weight": 1.0}, token)
+        assert r.status_code == status and words in r.json()["detail"]
+    for body, words in (({"upstreams": {"production": "http://evil.example"}}, "never over HTTP"),
+                        ({"weight": 1.5}, "weight"), ({"weight": "1"}, "weight"), ({"phase": "a b"}, "phase"),
+                        ({"colour": "red"}, "colour"), ([1, 2], "JSON object")):
+        r = put(setup, body)
+        assert r.status_code == 422 and words in r.json()["detail"], (body, r.text)
+    assert router.read_state(setup["path"]) == before  # nothing refused was written
+    assert set(arms_of(setup["client"], 20)) == {"production"}
+    r = put(setup, {"weight": 1, "phase": "control-2", "versions": {"production": "1", "candidate": "2"}})
+    assert r.status_code == 200 and r.json()["phase"] == "control-2" and r.json()["weight"] == 1.0
+    assert set(arms_of(setup["client"], 20)) == {"candidate"}
+    saved = router.read_state(setup["path"])  # written where a restart reads it
+    assert (saved.weight, saved.phase, saved.upstreams) == (1.0, "control-2", setup["urls"])
+
+
+def test_a_restart_keeps_the_weight_and_takes_the_upstreams_from_its_parameters(setup: dict[str, Any]) -> None:
+    assert put(setup, {"weight": 0.0, "phase": "kept"}).status_code == 200
+    svc = setup["service"]
+    svc.stop()
+    svc.start(setup["argv"], env={TOKEN_ENV: TOKEN}, wait_s=60)
+    stats = setup["client"].get("/router/stats").json()
+    assert (stats["phase"], stats["weight"]) == ("kept", 0.0)
+    assert {arm: u["url"] for arm, u in stats["upstreams"].items()} == setup["urls"]
+
+
+def test_control_is_off_without_a_token(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(TOKEN_ENV, raising=False)
+    params = load_params("ci", [f"work_dir={tmp_path}"])
+    r = router.router_for(params)
+    assert r.state.upstreams == {"production": f"http://127.0.0.1:{params.serve.port}",
+                                 "candidate": f"http://127.0.0.1:{params.serve.canary.candidate_port}"}
+    from starlette.testclient import TestClient
+
+    with TestClient(router.create_app(r)) as client:
+        resp = client.put("/router/state", json={"weight": 1.0}, headers={"Authorization": "Bearer x"})
+    assert resp.status_code == 503 and "MINUTES_ROUTER_TOKEN" in resp.json()["detail"]

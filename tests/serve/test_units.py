@@ -127,7 +127,7 @@ def test_compose_file_has_one_container_per_alias_and_no_secret() -> None:
     import yaml
 
     compose = yaml.safe_load(text)
-    assert set(compose["services"]) == {f"api-{a}" for a in params.serve.deployments}
+    assert set(compose["services"]) == {f"api-{a}" for a in params.serve.deployments} | {"router"}
     for alias, port in params.serve.deployments.items():
         svc = compose["services"][f"api-{alias}"]
         assert svc["ports"] == [f"{port}:8800"] and f"serve.model_alias={alias}" in svc["command"]
@@ -136,11 +136,13 @@ def test_compose_file_has_one_container_per_alias_and_no_secret() -> None:
         assert svc["environment"][params.serve.answer_log.url_env] == "${MINUTES_ANSWER_LOG_URL:-}"
     assert params.serve.answer_log.backend == "postgres"
     assert compose["networks"]["platform"]["external"] is True
-    from minutes.platform.prometheus_server import SERVICE_CONTAINER_PORT, platform_targets
+    from minutes.platform.prometheus_server import ROUTER_CONTAINER_PORT, SERVICE_CONTAINER_PORT, platform_targets
 
     # the platform's Prometheus scrapes these containers by their service names
     assert {t.split(":")[0] for t in platform_targets(params).values()} == set(compose["services"])
-    assert all(svc["ports"][0].endswith(f":{SERVICE_CONTAINER_PORT}") for svc in compose["services"].values())
+    assert all(compose["services"][f"api-{a}"]["ports"][0].endswith(f":{SERVICE_CONTAINER_PORT}")
+               for a in params.serve.deployments)
+    assert compose["services"]["router"]["ports"] == [f"127.0.0.1:{ROUTER_CONTAINER_PORT}:{ROUTER_CONTAINER_PORT}"]
     sqlite = yaml.safe_load(deploy.render_template("docker-compose.yml.j2", load_params("ci")))
     assert not [s for s in sqlite["services"].values() if "MINUTES_ANSWER_LOG_URL" in s["environment"]]
     assert "minutes.serve" in deploy.render_template("Dockerfile.j2", params)

@@ -21,7 +21,7 @@ class KvmParams(Section):
     #: group (`minutes-allow-<name>-<suffix>`) open to `infra.allowed_cidr`; the others listen on
     #: the node's loopback and are reached through `minutes.infra.tunnels.ssh_tunnel_commands`.
     ports: dict[str, int] = {"ssh": 22, "mlflow": 5000, "api": 8800, "minio": 9001, "prometheus": 9090,
-                            "grafana": 3000, "postgres": 5432}
+                            "grafana": 3000, "postgres": 5432, "router": 8850}
     #: Size of the Cinder volume holding the platform's data (Postgres, MinIO); 0: root disk.
     volume_gb: int = Field(50, ge=0)
 

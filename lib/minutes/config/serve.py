@@ -61,6 +61,13 @@ class CanaryParams(Section):
     #: The router's port (clients of a canary use this one), and the candidate service's.
     port: int = Field(8850, ge=1, le=65535)
     candidate_port: int = Field(8851, ge=1, le=65535)
+    #: Where the router sends each arm when it starts without a router.json. None: the local
+    #: services on loopback (serve.port, candidate_port); on chameleon the compose file sets the
+    #: containers' names. They are never changed over HTTP.
+    production_upstream: str | None = Field(None, pattern=r"^https?://[A-Za-z0-9.\-]+(:[0-9]+)?$")
+    candidate_upstream: str | None = Field(None, pattern=r"^https?://[A-Za-z0-9.\-]+(:[0-9]+)?$")
+    #: Environment variable holding the token `PUT /router/state` asks for (weight, phase).
+    control_token_env: str = "MINUTES_ROUTER_TOKEN"
     #: Alias the production service follows and the decision moves on a pass.
     production_alias: str = "production"
     #: Alias (or version number) of the candidate; on a failure the alias goes back to its
@@ -160,6 +167,13 @@ class ServeParams(Section):
     loadtest: LoadTestParams = LoadTestParams()
     answer_log: AnswerLogParams = AnswerLogParams()
     canary: CanaryParams = CanaryParams()
+
+    @property
+    def compose_router(self) -> bool:
+        """chameleon: the compose stack runs the canary router only when a deployment follows
+        each canary alias (a candidate pinned as a version number has no container)."""
+        c = self.canary
+        return c.production_alias in self.deployments and c.candidate_alias in self.deployments
 
     @field_validator("model_alias", mode="before")
     @classmethod

@@ -1,7 +1,7 @@
 """SSH tunnels to the services that stay private on the Chameleon nodes (closed by default).
 
-Only `infra.public_services` get a security group; MLflow, the MinIO console, Prometheus and
-Grafana (and Postgres, never public) on the KVM node, and Ray (client server, dashboard) on the GPU node, listen on the node's
+Only `infra.public_services` get a security group; MLflow, the MinIO console, Prometheus,
+Grafana and the canary router (and Postgres, never public) on the KVM node, and Ray (client server, dashboard) on the GPU node, listen on the node's
 loopback (Ray's other ports are closed by a firewall on the node, which has no security groups). Notebook 02
 prints these commands; with the tunnel up, http://127.0.0.1:<port> on the controller reaches them
 (the chameleon profile's `mlflow.tracking_uri` is http://127.0.0.1:5000 for this reason).
@@ -15,7 +15,7 @@ from minutes.infra import state
 from minutes.infra.names import names_for
 
 #: KVM services a tunnel can reach (ssh and the API are never tunnelled).
-KVM_TUNNELLED = ("mlflow", "minio", "prometheus", "grafana", "postgres")
+KVM_TUNNELLED = ("mlflow", "minio", "prometheus", "grafana", "postgres", "router")
 
 
 def private_kvm_ports(params: Any) -> dict[str, int]:

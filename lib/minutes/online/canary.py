@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 import time
 import uuid
@@ -278,13 +279,39 @@ def _get_json(url: str, timeout: float = 10.0) -> Any:
         return r.json()
 
 
-def set_weight(params: Params, weight: float) -> router_mod.RouterState:
-    """Change the candidate's share in router.json (same phase: the figures go on counting)."""
-    path = router_mod.state_path(params)
-    state = router_mod.read_state(path)
-    state.weight = float(weight)
-    router_mod.RouterState(**asdict(state))  # validated before it is written
-    return router_mod.write_state(path, state)
+def put_router_state(params: Params, router_url: str, **fields: Any) -> dict[str, Any]:
+    """Change the router's weight, phase, seed or versions (`PUT /router/state`, with the token
+    in serve.canary.control_token_env); returns its figures after the change."""
+    import httpx
+
+    token = router_token(params)
+    with httpx.Client(timeout=30, trust_env=False) as h:
+        r = h.put(f"{router_url}/router/state", json=fields, headers={"Authorization": f"Bearer {token}"})
+    if r.status_code != 200:
+        detail = r.json().get("detail") if r.headers.get("content-type", "").startswith("application/json") else ""
+        raise CanaryError(f"the router refused the change ({r.status_code}): {detail or r.text[:200]}")
+    return dict(r.json())
+
+
+def router_token(params: Params) -> str:
+    """The router's control token: the variable serve.canary.control_token_env names, else (on
+    chameleon) the one 50_deploy's playbook generated once on the controller."""
+    env_name = params.serve.canary.control_token_env
+    token = os.environ.get(env_name, "").strip()
+    if not token and params.infra.mode == "apply":
+        from minutes.infra.configure import generated_dir
+
+        path = generated_dir(params) / "router_token"
+        token = path.read_text().strip() if path.is_file() else ""
+    if not token:
+        raise CanaryError(f"no router control token: set the environment variable {env_name}"
+                          + (" (or deploy with 50_deploy, which generates one)" if params.infra.mode == "apply" else ""))
+    return token
+
+
+def set_weight(params: Params, router_url: str, weight: float) -> dict[str, Any]:
+    """Change the candidate's share (same phase: the figures go on counting)."""
+    return put_router_state(params, router_url, weight=float(weight))
 
 
 def warm_up(url: str, question: str, n: int) -> dict[int, int]:
@@ -304,23 +331,25 @@ def warm_up(url: str, question: str, n: int) -> dict[int, int]:
 
 
 def start_canary(params: Params, overrides: Sequence[str] = (), weight: float | None = None) -> CanaryDeployment:
-    """Start (or keep) the production service on the production alias, the candidate service on
-    the candidate alias and the router with `weight` (default `serve.canary.weight`) in a new
-    phase. Without a candidate version nothing is routed to a candidate (`active` False, the
-    reason said); local profiles only (chameleon's compose deployments are not routed yet)."""
-    from minutes.config import load_params
-    from minutes.platform import local_services
-    from minutes.serve.deploy import ensure_ingest_token
+    """Open a canary phase with `weight` (default `serve.canary.weight`) of traffic to the
+    candidate. Locally it starts (or keeps) the production service on the production alias, the
+    candidate service on the candidate alias and the router; on chameleon those are the compose
+    containers 50_deploy started (api-<alias>, router). Without a candidate version nothing is
+    routed to a candidate (`active` False, the reason said)."""
+    from minutes.serve.deploy import compose_urls, ensure_ingest_token, router_url as router_url_of
 
     c = params.serve.canary
-    if params.infra.mode == "apply":
-        raise CanaryError("the canary router runs on the local profiles; on chameleon the compose deployments "
-                          "(serve.deployments) are not routed yet")
     overrides = list(overrides)
-    ensure_ingest_token(params)
-    prod_over = [*overrides, f"serve.model_alias={c.production_alias}"]
-    prod_params = load_params(params.profile, prod_over)
-    prod_url = local_services.start("api", prod_params, prod_over)["url"]
+    remote = params.infra.mode == "apply"
+    if remote:
+        missing = [a for a in (c.production_alias, c.candidate_alias) if a not in params.serve.deployments]
+        if missing:
+            raise CanaryError(f"no compose deployment follows {missing} (serve.deployments has "
+                              f"{sorted(params.serve.deployments)}): deploy one per canary alias in 50_deploy")
+        urls = compose_urls(params)
+        prod_url, cand_link = urls[c.production_alias], urls[c.candidate_alias]
+    else:
+        prod_url, cand_link = _start_local_arm(params, "api", overrides, c.production_alias), None
     prod_v = version_of(params, c.production_alias)
     cand_v = version_of(params, c.candidate_alias)
     share = c.weight if weight is None else float(weight)
@@ -332,22 +361,36 @@ def start_canary(params: Params, overrides: Sequence[str] = (), weight: float | 
     elif cand_v == prod_v:
         reason = f"the candidate is production's version {prod_v}"
     active = cand_v is not None and share > 0
-    cand_url = local_services.start("candidate", params, overrides)["url"] if active else None
-    warm = {arm: warm_up(url, c.warmup_question, c.warmup_requests)
-            for arm, url in (("production", prod_url), ("candidate", cand_url)) if url}
-    log.info("canary warm-up answers (status: count): %s", warm)
-    state = router_mod.RouterState({"production": prod_url, "candidate": cand_url}, weight=share if active else 0.0,
-                                   seed=c.seed, phase=uuid.uuid4().hex[:12], since=time.time(),
-                                   versions={"production": prod_v, "candidate": cand_v})
-    router_mod.write_state(router_mod.state_path(params), state)
-    router_url = local_services.start("router", params, overrides)["url"]
-    deadline = time.time() + 30
-    while _get_json(f"{router_url}/router/stats")["phase"] != state.phase:  # read on its next request
-        if time.time() > deadline:
-            raise CanaryError("the router did not take up the new phase in 30 s")
-        time.sleep(0.2)
-    return CanaryDeployment(router_url, prod_url, cand_url, prod_v, cand_v, state.weight, state.phase, state.since,
+    if not remote:
+        ensure_ingest_token(params)
+        cand_link = _start_local_arm(params, "candidate", overrides, None) if active else None
+        from minutes.platform import local_services
+
+        router_url = local_services.start("router", params, overrides)["url"]
+        warm = {arm: warm_up(url, c.warmup_question, c.warmup_requests)
+                for arm, url in (("production", prod_url), ("candidate", cand_link)) if url}
+        log.info("canary warm-up answers (status: count): %s", warm)
+    else:  # long-running containers, already past their first answers (50's smoke test)
+        router_url = router_url_of(params)
+    cand_url = cand_link if active else None
+    phase, since = uuid.uuid4().hex[:12], time.time()
+    stats = put_router_state(params, router_url, weight=share if active else 0.0, seed=c.seed, phase=phase,
+                             since=since, versions={"production": prod_v, "candidate": cand_v})
+    if stats["phase"] != phase:
+        raise CanaryError(f"the router is in phase {stats['phase']} after the change to {phase}")
+    return CanaryDeployment(router_url, prod_url, cand_url, prod_v, cand_v, float(stats["weight"]), phase, since,
                             active, reason, {"production": c.production_alias, "candidate": c.candidate_alias})
+
+
+def _start_local_arm(params: Params, name: str, overrides: list[str], alias: str | None) -> str:
+    """Start (or keep) a local service of the canary; its base URL. `alias`: the one it follows."""
+    from minutes.config import load_params
+    from minutes.platform import local_services
+
+    if alias is None:
+        return local_services.start(name, params, overrides)["url"]
+    over = [*overrides, f"serve.model_alias={alias}"]
+    return local_services.start(name, load_params(params.profile, over), over)["url"]
 
 
 def read_figures(params: Params, dep: CanaryDeployment) -> tuple[ArmFigures, ArmFigures]:
@@ -430,15 +473,15 @@ def act(params: Params, dep: CanaryDeployment, decision: CanaryDecision) -> Cana
         moved = promote(params, str(cand_v), c.production_alias, why=f"canary {dep.phase}: {decision.reason}")
         actions["alias"] = f"{c.production_alias}: {moved['previous']} -> {moved['version']}"
         actions["production_serving"] = _wait_serving(dep.production_url, str(cand_v), c.switch_wait_s)
-        set_weight(params, 0.0)
+        set_weight(params, dep.router_url, 0.0)
     else:
-        set_weight(params, 0.0)  # first: production takes every request from now on
+        set_weight(params, dep.router_url, 0.0)  # first: production takes every request from now on
         actions["alias"] = _restore_candidate_alias(params, cand_v)
     stats = _get_json(f"{dep.router_url}/router/stats")
     actions["weight"] = stats["weight"]
     actions["candidate_requests_when_routed_away"] = stats["upstreams"]["candidate"]["compared"]
     actions["requests_when_routed_away"] = sum(u["compared"] for u in stats["upstreams"].values())
-    if c.stop_candidate:
+    if c.stop_candidate and params.infra.mode != "apply":  # a compose deployment stays (weight 0)
         actions["candidate_stopped"] = local_services.candidate_service(params).stop()
     tags = {"verdict": decision.verdict, "reason": decision.reason[:500], "phase": dep.phase}
     client = _client(params)
@@ -519,7 +562,10 @@ def run_canary_phase(params: Params, dep: CanaryDeployment, traffic: Traffic | N
 
 
 def stop_canary(params: Params) -> dict[str, bool]:
-    """Stop the router and the candidate (production keeps running); True where one ran."""
+    """Stop the local router and candidate (production keeps running); True where one ran. On
+    chameleon the containers stay, the router at weight 0 after any decision (99 removes them)."""
     from minutes.platform import local_services
 
+    if params.infra.mode == "apply":
+        return {"router": False, "candidate": False}
     return {name: local_services.service(name, params).stop() for name in ("router", "candidate")}

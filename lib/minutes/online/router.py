@@ -7,10 +7,16 @@ given request order always splits the same way), else to production. Every respo
 (an unreachable upstream is a 502, a slow one a 504: both the arm's errors) and latencies;
 `GET /metrics` exposes them to Prometheus, `GET /router/stats` as JSON for the canary decision.
 
-It is controlled through a file, not through HTTP: `<work_dir>/serve/router.json` (written
-atomically by minutes.online.canary) names the upstreams, the weight and a phase id. The router
-re-reads it when it changes; a new phase starts the figures afresh. So nothing on the network
-can move traffic, and a rollback (weight 0) takes effect on the next request.
+Its state is `<work_dir>/serve/router.json`: the upstreams, the weight, a phase id and the
+arms' model versions. The router re-reads it when it changes (atomic writes); a new phase starts
+the figures afresh, and a rollback (weight 0) takes effect on the next request. Without the file
+it starts with weight 0. The upstreams come from the parameters (serve.canary.production_upstream
+/ candidate_upstream, else the local services' loopback ports) whenever it starts. `PUT /router/state` (minutes.online.canary uses
+it, locally and on chameleon, where the router is a container beside the two deployments)
+changes weight, phase, seed and versions, and asks for the bearer token held in the variable
+`serve.canary.control_token_env`; it writes the same file, so a restarted router keeps its
+weight. The upstreams are never set over HTTP: a token lets you move traffic between the two
+deployments the router was started with, not send it anywhere else.
 Chosen over nginx: the per-arm figures the decision needs come with it, and it runs wherever
 the package does.
 """
@@ -63,8 +69,58 @@ class RouterState:
             raise ValueError("a weight above 0 needs a candidate upstream")
 
 
+#: What `PUT /router/state` may change (the upstreams stay where the router was started).
+CONTROL_FIELDS = ("weight", "phase", "seed", "since", "versions")
+#: Largest control body read (a few hundred bytes in practice).
+MAX_CONTROL_BYTES = 16 * 1024
+
+
 def state_path(params: Any) -> Path:
     return params.stage_dir("serve") / "router.json"
+
+
+def initial_state(params: Any) -> RouterState:
+    """The state a router starts with when it has no router.json: both upstreams from the
+    parameters, all traffic to production."""
+    c, s = params.serve.canary, params.serve
+    return RouterState({"production": c.production_upstream or f"http://{s.host}:{s.port}",
+                        "candidate": c.candidate_upstream or f"http://{s.host}:{c.candidate_port}"}, seed=c.seed)
+
+
+def control_body(raw: bytes, current: RouterState) -> RouterState:
+    """The state a `PUT /router/state` body asks for, on top of `current` (ValueError: why not)."""
+    from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+    class Control(BaseModel):
+        model_config = ConfigDict(extra="forbid", strict=True)
+        weight: float | None = Field(None, ge=0, le=1)
+        phase: str | None = Field(None, pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
+        seed: int | None = None
+        since: float | None = None
+        versions: dict[str, str | None] | None = None
+
+    if len(raw) > MAX_CONTROL_BYTES:
+        raise ValueError(f"the body is over {MAX_CONTROL_BYTES} bytes")
+    try:
+        body = json.loads(raw or b"null")
+    except ValueError:
+        raise ValueError("the body must be a JSON object") from None
+    if not isinstance(body, dict):
+        raise ValueError("the body must be a JSON object")
+    if "upstreams" in body:
+        raise ValueError("the upstreams are set where the router runs (router.json or "
+                         "serve.canary.production_upstream / candidate_upstream), never over HTTP")
+    if isinstance(body.get("weight"), int) and not isinstance(body.get("weight"), bool):
+        body["weight"] = float(body["weight"])  # 0 and 1 are weights too
+    if isinstance(body.get("since"), int) and not isinstance(body.get("since"), bool):
+        body["since"] = float(body["since"])
+    try:
+        wanted = Control.model_validate(body).model_dump(exclude_none=True)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(x) for x in first["loc"]) or "body"
+        raise ValueError(f"{where}: {first['msg']} (fields: {', '.join(CONTROL_FIELDS)})") from None
+    return RouterState(**{**asdict(current), **wanted})
 
 
 def write_state(path: Path, state: RouterState) -> RouterState:
@@ -146,8 +202,9 @@ class Router:
     """The proxy's state: router.json as last read, the seeded draw, each arm's figures."""
 
     def __init__(self, state_file: Path, compare_routes: list[str], samples: int = 5000,
-                 timeout_s: float = 120.0) -> None:
+                 timeout_s: float = 120.0, token_env: str = "MINUTES_ROUTER_TOKEN") -> None:
         self.state_file = Path(state_file)
+        self.token_env = token_env
         self.compare_routes = frozenset(compare_routes)
         self.samples = samples
         self.timeout_s = timeout_s
@@ -188,6 +245,13 @@ class Router:
                 "upstreams": {arm: {"url": state.upstreams.get(arm), **self.arms[arm].summary(samples)}
                               for arm in ARMS}}
 
+    def control(self, raw: bytes) -> RouterState:
+        """Apply a `PUT /router/state` body: validated, written to router.json, in force for the
+        next request (ValueError: refused, nothing changed)."""
+        state = control_body(raw, self.current())
+        write_state(self.state_file, state)
+        return self.current()
+
     def record(self, arm: str, path: str, status: int, seconds: float) -> None:
         route = route_label(path)
         self.arms[arm].observe(status, seconds, path in self.compare_routes)
@@ -217,6 +281,23 @@ def create_app(router: Router) -> Any:
 
     async def stats(request: Request) -> Response:
         return JSONResponse(router.stats(samples=request.query_params.get("samples") in ("1", "true")))
+
+    async def put_state(request: Request) -> Response:
+        from minutes.serve.bearer import token_problem
+
+        problem = token_problem(request.headers.get("authorization", ""), router.token_env, "router control")
+        if problem is not None:
+            return JSONResponse({"detail": problem[1]}, status_code=problem[0])
+        raw = b""
+        async for part in request.stream():
+            raw += part
+            if len(raw) > MAX_CONTROL_BYTES:
+                break
+        try:
+            router.control(raw)
+        except ValueError as exc:
+            return JSONResponse({"detail": str(exc)}, status_code=422)
+        return JSONResponse(router.stats())
 
     async def metrics(_: Request) -> Response:
         from prometheus_client import generate_latest
@@ -254,6 +335,7 @@ def create_app(router: Router) -> Any:
 
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
     return Starlette(routes=[Route("/router/healthz", healthz), Route("/router/stats", stats),
+                             Route("/router/state", put_state, methods=["PUT"]),
                              Route("/metrics", metrics), Route("/{path:path}", proxy, methods=methods)],
                      lifespan=lifespan)
 
@@ -263,8 +345,18 @@ def _detail(message: str) -> bytes:
 
 
 def router_for(params: Any) -> Router:
+    """The router of these parameters. The upstreams always come from them; weight, phase and
+    versions from router.json when there is one (a restart keeps a rollback's weight 0)."""
     c = params.serve.canary
-    return Router(state_path(params), list(c.compare_routes), c.latency_samples, c.upstream_timeout_s)
+    path = state_path(params)
+    start = initial_state(params)
+    if path.is_file():
+        kept = read_state(path)
+        if kept.upstreams != start.upstreams:  # other deployments: a phase of their own
+            kept = RouterState(start.upstreams, seed=kept.seed)
+        start = kept
+    write_state(path, start)
+    return Router(path, list(c.compare_routes), c.latency_samples, c.upstream_timeout_s, c.control_token_env)
 
 
 def main(argv: list[str] | None = None) -> int:

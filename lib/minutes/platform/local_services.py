@@ -85,8 +85,10 @@ def service(name: str, params: Params) -> Service:
 
 def fingerprint(name: str, params: Params, overrides: list[str]) -> str:
     """What a running service was deployed from: command line, resolved parameters, package source
-    and ingest token (hashed). A deploy with another fingerprint restarts the service."""
-    token = os.environ.get(params.serve.ingest_token_env, "")
+    and the token it checks (hashed: the router's control token, the APIs' ingest token). A deploy
+    with another fingerprint restarts the service."""
+    env_name = params.serve.canary.control_token_env if name == "router" else params.serve.ingest_token_env
+    token = os.environ.get(env_name, "")
     return hash_params({"argv": argv_of(name, params, overrides), "params": hash_params(params),
                         "code": code_version(["minutes"]),
                         "token": hashlib.sha256(token.encode()).hexdigest()})[:16]
@@ -99,17 +101,16 @@ def api_fingerprint(params: Params, overrides: list[str]) -> str:
 def start(name: str, params: Params, overrides: list[str]) -> dict[str, str]:
     """Start a service, or keep the one running. The API, the candidate and the router are
     restarted when their fingerprint changed since they started (new parameters, code or token),
-    as a deploy should. The router needs router.json: without one it routes all to the API."""
+    as a deploy should. The router starts from router.json, else from the parameters (all
+    traffic to the API); its control token is made for this session when the environment has none."""
     if name == "mlflow":
         return {"url": mlflow_server.ensure_server(params), "action": "running"}
     if name == "prometheus":
         return {"url": prometheus_server.ensure_server(params), "action": "running"}
     if name == "router":
-        from minutes.online import router
+        from minutes.serve.deploy import ensure_token
 
-        if not router.state_path(params).is_file():
-            router.write_state(router.state_path(params), router.RouterState(
-                {"production": api_service(params).health_url.rsplit("/", 1)[0], "candidate": None}))
+        ensure_token(params.serve.canary.control_token_env)
     svc = service(name, params)
     stamp = svc.state_dir / f"{name}.deployed"
     want = fingerprint(name, params, overrides)

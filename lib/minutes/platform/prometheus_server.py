@@ -93,10 +93,17 @@ PLATFORM_CONFIG_DIR = "/etc/prometheus"
 SERVICE_CONTAINER_PORT = 8800
 
 
+#: The canary router container's port on the platform network (the service role's compose file).
+ROUTER_CONTAINER_PORT = 8850
+
+
 def platform_targets(params: Params) -> dict[str, str]:
-    """The service role's containers (`api-<alias>`, one per serve.deployments) on the platform
-    network, as {deployment: host:port}."""
-    return {alias: f"api-{alias}:{SERVICE_CONTAINER_PORT}" for alias in params.serve.deployments}
+    """The service role's containers on the platform network, as {deployment: host:port}:
+    `api-<alias>` (one per serve.deployments) and the canary router when it runs."""
+    targets = {alias: f"api-{alias}:{SERVICE_CONTAINER_PORT}" for alias in params.serve.deployments}
+    if params.serve.compose_router:
+        targets["router"] = f"router:{ROUTER_CONTAINER_PORT}"
+    return targets
 
 
 def platform_files(params: Params) -> dict[str, str]:

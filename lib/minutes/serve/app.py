@@ -5,7 +5,6 @@ request validation (invalid JSON is a 400, a wrong field a 422), 413 from the bo
 """
 from __future__ import annotations
 
-import hmac
 import os
 import shutil
 import time
@@ -23,6 +22,7 @@ from starlette.datastructures import UploadFile
 from minutes import __version__
 from minutes.config import Params
 from minutes.serve import answering, ingest
+from minutes.serve.bearer import token_problem
 from minutes.serve.errors import ApiError
 from minutes.serve.metrics import Metrics, MetricsMiddleware
 from minutes.serve.minutes_doc import build_minutes
@@ -242,12 +242,7 @@ def create_app(params: Params, state: ServiceState | None = None) -> FastAPI:
 
 
 def check_token(request: Request, env_name: str) -> None:
-    """401 without a bearer token, 403 with a wrong one, 503 when the server has none set."""
-    expected = os.environ.get(env_name, "")
-    if not expected:
-        raise ApiError(503, f"ingest is disabled: the server has no token (set the environment variable {env_name})")
-    header = request.headers.get("authorization", "")
-    if not header.lower().startswith("bearer ") or not header[7:].strip():
-        raise ApiError(401, "missing ingest token: send 'Authorization: Bearer <token>'")
-    if not hmac.compare_digest(header[7:].strip().encode(), expected.encode()):
-        raise ApiError(403, "wrong ingest token")
+    """The ingest token (minutes.serve.bearer): 401 without one, 403 wrong, 503 none set."""
+    problem = token_problem(request.headers.get("authorization", ""), env_name, "ingest")
+    if problem is not None:
+        raise ApiError(*problem)

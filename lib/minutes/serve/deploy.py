@@ -28,16 +28,20 @@ def service_url(params: Params) -> str:
     return f"http://{params.serve.host}:{params.serve.port}"
 
 
-def ensure_ingest_token(params: Params) -> bool:
-    """Give this session's service an ingest token when the environment has none; True if made.
+def ensure_token(env_name: str) -> bool:
+    """Put a fresh token in the environment variable `env_name` when it has none; True if made.
 
-    The token lives only in this process's environment (and the service's), never in a file.
+    The token lives only in this process's environment (and its services'), never in a file.
     """
-    name = params.serve.ingest_token_env
-    if os.environ.get(name):
+    if os.environ.get(env_name):
         return False
-    os.environ[name] = secrets.token_urlsafe(24)
+    os.environ[env_name] = secrets.token_urlsafe(24)
     return True
+
+
+def ensure_ingest_token(params: Params) -> bool:
+    """Give this session's service an ingest token when the environment has none; True if made."""
+    return ensure_token(params.serve.ingest_token_env)
 
 
 def extravars(params: Params, overrides: list[str], mode: str) -> dict[str, Any]:
@@ -51,6 +55,10 @@ def extravars(params: Params, overrides: list[str], mode: str) -> dict[str, Any]
         "ingest_token_env": s.ingest_token_env, "service_deployments": dict(s.deployments),
         "service_image": s.image, "work_src": str(params.work_dir),
         "answer_log_backend": s.answer_log.backend, "answer_log_url_env": s.answer_log.url_env,
+        "router_port": params.infra.kvm.ports.get("router", s.canary.port),
+        "router_public": "router" in params.infra.public_services,
+        "router_token_env": s.canary.control_token_env, "compose_router": s.compose_router,
+        "canary_aliases": {"production": s.canary.production_alias, "candidate": s.canary.candidate_alias},
         "platform_generated_dir": str(generated_dir(params)),
     }
 
@@ -80,12 +88,37 @@ def deploy(params: Params, overrides: list[str] | tuple[str, ...] = ()) -> Deplo
         return Deployment("local", {params.serve.model_alias: service_url(params)}, result, made)
     from minutes.infra.configure import remote_inventory
 
-    inventory = remote_inventory(params)
-    kvm_hosts = inventory["all"]["children"]["kvm"]["hosts"]
-    address = next(iter(kvm_hosts.values()))["ansible_host"]
-    result = deploy_compose(params, inventory, hosts="kvm", ssh_key=None)
-    urls = {alias: f"http://{address}:{port}" for alias, port in params.serve.deployments.items()}
-    return Deployment("compose", urls, result, made)
+    result = deploy_compose(params, remote_inventory(params), hosts="kvm", ssh_key=None)
+    return Deployment("compose", compose_urls(params), result, made)
+
+
+def kvm_address(params: Params) -> str:
+    """The KVM node's floating IP (from 00's provisioning state; NotProvisioned before it)."""
+    from minutes.infra import state
+    from minutes.infra.configure import NotProvisioned
+
+    found = state.load_state(params, "kvm")
+    if not found or not found.get("floating_ip"):
+        raise NotProvisioned(f"no floating IP in {state.state_path(params, 'kvm').name}: run 00_provision_kvm first")
+    return str(found["floating_ip"])
+
+
+def compose_urls(params: Params) -> dict[str, str]:
+    """Alias -> base URL of each compose deployment on the KVM node."""
+    address = kvm_address(params)
+    return {alias: f"http://{address}:{port}" for alias, port in params.serve.deployments.items()}
+
+
+def router_url(params: Params) -> str:
+    """Where the canary router answers: the local one on loopback; on chameleon the router
+    container, at the node's address when `router` is a public service, else through the SSH
+    tunnel on the controller's loopback (minutes.infra.tunnels)."""
+    c = params.serve.canary
+    if params.infra.mode != "apply":
+        return f"http://{c.host}:{c.port}"
+    port = params.infra.kvm.ports.get("router", c.port)
+    host = kvm_address(params) if "router" in params.infra.public_services else "127.0.0.1"
+    return f"http://{host}:{port}"
 
 
 def deploy_local(params: Params, overrides: list[str] | tuple[str, ...] = ()) -> Any:
