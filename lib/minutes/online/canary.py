@@ -349,6 +349,7 @@ def start_canary(params: Params, overrides: Sequence[str] = (), weight: float | 
         urls = compose_urls(params)
         prod_url, cand_link = urls[c.production_alias], urls[c.candidate_alias]
     else:
+        ensure_ingest_token(params)  # before the services start: they are deployed with it
         prod_url, cand_link = _start_local_arm(params, "api", overrides, c.production_alias), None
     prod_v = version_of(params, c.production_alias)
     cand_v = version_of(params, c.candidate_alias)
@@ -362,7 +363,6 @@ def start_canary(params: Params, overrides: Sequence[str] = (), weight: float | 
         reason = f"the candidate is production's version {prod_v}"
     active = cand_v is not None and share > 0
     if not remote:
-        ensure_ingest_token(params)
         cand_link = _start_local_arm(params, "candidate", overrides, None) if active else None
         from minutes.platform import local_services
 
@@ -370,8 +370,8 @@ def start_canary(params: Params, overrides: Sequence[str] = (), weight: float | 
         warm = {arm: warm_up(url, c.warmup_question, c.warmup_requests)
                 for arm, url in (("production", prod_url), ("candidate", cand_link)) if url}
         log.info("canary warm-up answers (status: count): %s", warm)
-    else:  # long-running containers, already past their first answers (50's smoke test)
-        router_url = router_url_of(params)
+    else:  # no warm-up: the candidate container is reached only through the router (its port
+        router_url = router_url_of(params)  # is neither public nor tunnelled)
     cand_url = cand_link if active else None
     phase, since = uuid.uuid4().hex[:12], time.time()
     stats = put_router_state(params, router_url, weight=share if active else 0.0, seed=c.seed, phase=phase,
