@@ -208,3 +208,20 @@ def test_control_is_off_without_a_token(tmp_path: Path, monkeypatch: pytest.Monk
     with TestClient(router.create_app(r)) as client:
         resp = client.put("/router/state", json={"weight": 1.0}, headers={"Authorization": "Bearer x"})
     assert resp.status_code == 503 and "MINUTES_ROUTER_TOKEN" in resp.json()["detail"]
+
+
+def test_a_pinned_request_reaches_its_arm_uncounted_and_keeps_the_token(setup: dict[str, Any]) -> None:
+    client = setup["client"]
+    phase(setup, "pinned", 0.0)
+    pin = {router.PIN_HEADER: "candidate", "Authorization": f"Bearer {TOKEN}"}
+    r = client.post("/ask", json={"question": "warm"}, headers=pin)
+    assert r.status_code == 200 and r.headers[router.UPSTREAM_HEADER] == "candidate"
+    assert r.json()["token"] is None  # the router's token is not passed on
+    stats = client.get("/router/stats").json()["upstreams"]
+    assert stats["candidate"]["requests"] == stats["production"]["requests"] == 0  # not in the figures
+    assert metric_value(client.get("/metrics").text, "minutes_router_pinned_requests_total",
+                        upstream="candidate", status="200") >= 1
+    for headers, status in (({router.PIN_HEADER: "candidate"}, 401),
+                            ({router.PIN_HEADER: "candidate", "Authorization": "Bearer nope"}, 403),
+                            ({router.PIN_HEADER: "staging", "Authorization": f"Bearer {TOKEN}"}, 422)):
+        assert client.post("/ask", json={"question": "q"}, headers=headers).status_code == status

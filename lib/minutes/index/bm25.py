@@ -116,6 +116,11 @@ class Bm25:
         folder = Path(folder)
         self = cls.__new__(cls)
         self.model = bm25s.BM25.load(str(folder), mmap=mmap)
+        if mmap:  # a query reads the postings of its terms: from the page cache, not the disk
+            from minutes.index.store import prefetch
+
+            for arrays in folder.glob("*.csc.index.npy"):
+                prefetch(arrays)
         self.n = int(self.model.scores["num_docs"])
         self.ids = np.load(folder / IDS_FILE, mmap_mode="r")
         self.offsets = np.load(folder / OFFSETS_FILE)

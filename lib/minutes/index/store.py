@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import logging
+import os
 import re
 import shutil
 import threading
@@ -133,12 +134,33 @@ def write_table(path: Path, chunks: "pd.DataFrame | pa.Table") -> None:
 
 
 def map_random(path: Path) -> Any:
-    """A read-only map of `path` told to expect random access (see `_advise_random`)."""
+    """A read-only map of `path` told to expect random access (see `_advise_random`), its file
+    read into the page cache in the background (see `prefetch`)."""
     import mmap as mm
 
     with open(path, "rb") as fh:
         mapped = mm.mmap(fh.fileno(), 0, access=mm.ACCESS_READ)
+        prefetch(fh.fileno())
     return _advise_random(mapped)
+
+
+def prefetch(file: "int | Path") -> None:
+    """Ask the kernel to read a mapped file into its page cache now (POSIX_FADV_WILLNEED).
+
+    A search's first touch of a row is then a minor fault, not a disk read, which would stall
+    the request while it holds the GIL (every other request waits). The page cache belongs to
+    the system and is reclaimable; it is not the service's resident memory, which counts only
+    the pages a process touched. A no-op where the call does not exist."""
+    if not hasattr(os, "posix_fadvise"):
+        return
+    if isinstance(file, int):
+        os.posix_fadvise(file, 0, 0, os.POSIX_FADV_WILLNEED)
+        return
+    fd = os.open(file, os.O_RDONLY)
+    try:
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_WILLNEED)
+    finally:
+        os.close(fd)
 
 
 def _advise_random(mapped: Any) -> Any:
@@ -165,6 +187,7 @@ def load_vectors(path: Path, mmap: bool = False) -> "np.ndarray":
     vectors = np.load(path, mmap_mode="r" if mmap else None)
     if getattr(vectors, "_mmap", None) is not None:
         _advise_random(vectors._mmap)
+        prefetch(path)
     return vectors
 
 

@@ -314,16 +314,19 @@ def set_weight(params: Params, router_url: str, weight: float) -> dict[str, Any]
     return put_router_state(params, router_url, weight=float(weight))
 
 
-def warm_up(url: str, question: str, n: int) -> dict[int, int]:
-    """Ask `n` questions straight at a service (before the phase: not counted); status counts
-    (0: no answer; uvicorn drops the connection after a 500 from an exception)."""
+def warm_up(params: Params, router_url: str, arm: str, question: str, n: int) -> dict[int, int]:
+    """Ask `n` questions of one arm through the router, pinned to it (X-Minutes-Arm with the
+    control token: left out of the phase's figures); status counts (0: no answer; uvicorn drops
+    the connection after a 500 from an exception). Through the router because on chameleon the
+    candidate container is reachable only from it."""
     import httpx
 
+    headers = {"Authorization": f"Bearer {router_token(params)}", router_mod.PIN_HEADER: arm}
     out: dict[int, int] = {}
-    with httpx.Client(base_url=url, timeout=120, trust_env=False) as h:
+    with httpx.Client(base_url=router_url, timeout=120, trust_env=False) as h:
         for _ in range(n):
             try:
-                status = h.post("/ask", json={"question": question}).status_code
+                status = h.post("/ask", json={"question": question}, headers=headers).status_code
             except httpx.TransportError:
                 status = 0
             out[status] = out.get(status, 0) + 1
@@ -367,11 +370,11 @@ def start_canary(params: Params, overrides: Sequence[str] = (), weight: float | 
         from minutes.platform import local_services
 
         router_url = local_services.start("router", params, overrides)["url"]
-        warm = {arm: warm_up(url, c.warmup_question, c.warmup_requests)
-                for arm, url in (("production", prod_url), ("candidate", cand_link)) if url}
-        log.info("canary warm-up answers (status: count): %s", warm)
-    else:  # no warm-up: the candidate container is reached only through the router (its port
-        router_url = router_url_of(params)  # is neither public nor tunnelled)
+    else:
+        router_url = router_url_of(params)
+    warm = {arm: warm_up(params, router_url, arm, c.warmup_question, c.warmup_requests)
+            for arm in (("production", "candidate") if active else ("production",))}
+    log.info("canary warm-up answers (status: count): %s", warm)
     cand_url = cand_link if active else None
     phase, since = uuid.uuid4().hex[:12], time.time()
     stats = put_router_state(params, router_url, weight=share if active else 0.0, seed=c.seed, phase=phase,

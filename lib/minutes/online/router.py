@@ -16,7 +16,9 @@ it, locally and on chameleon, where the router is a container beside the two dep
 changes weight, phase, seed and versions, and asks for the bearer token held in the variable
 `serve.canary.control_token_env`; it writes the same file, so a restarted router keeps its
 weight. The upstreams are never set over HTTP: a token lets you move traffic between the two
-deployments the router was started with, not send it anywhere else.
+deployments the router was started with, not send it anywhere else. With the same token a
+request may name its arm in the header X-Minutes-Arm (the canary's warm-up): it goes there, the
+token is not passed on, and it is left out of the arms' figures.
 Chosen over nginx: the per-arm figures the decision needs come with it, and it runs wherever
 the package does.
 """
@@ -38,6 +40,9 @@ from minutes.io import read_json, write_json
 
 ARMS = ("production", "candidate")
 UPSTREAM_HEADER = "X-Minutes-Upstream"
+#: A request carrying this header (an arm's name) and the control token goes to that arm and is
+#: left out of the arms' figures: the canary's warm-up, and checks of one deployment.
+PIN_HEADER = "X-Minutes-Arm"
 #: Routes of the service labelled by name in the metrics; any other path counts as "other".
 KNOWN_ROUTES = frozenset({"/", "/ask", "/minutes", "/feedback", "/meetings", "/transcribe", "/ingest",
                           "/healthz", "/readyz", "/metrics", "/docs", "/openapi.json"})
@@ -187,6 +192,8 @@ class RouterMetrics:
         self.failures = PCounter("minutes_router_upstream_failures", "requests an upstream did not answer",
                                  ["upstream", "kind"], registry=r)
         self.weight = Gauge("minutes_router_weight", "share of requests sent to the candidate", registry=r)
+        self.pinned = PCounter("minutes_router_pinned_requests", "requests pinned to an arm (warm-up), uncounted "
+                               "in the canary figures", ["upstream", "status"], registry=r)
         self.version = Gauge("minutes_router_upstream_info", "1 for each arm's model version at the phase start",
                              ["upstream", "model_version"], registry=r)
 
@@ -306,11 +313,25 @@ def create_app(router: Router) -> Any:
         return Response(generate_latest(router.metrics.registry), media_type="text/plain; version=0.0.4; charset=utf-8")
 
     async def proxy(request: Request) -> Response:
-        arm = router.pick()
+        from minutes.serve.bearer import token_problem
+
+        pinned = request.headers.get(PIN_HEADER)
+        drop = HOP_HEADERS
+        if pinned is not None:
+            problem = token_problem(request.headers.get("authorization", ""), router.token_env, "router control")
+            if problem is not None:
+                return JSONResponse({"detail": problem[1]}, status_code=problem[0])
+            if pinned not in ARMS or not router.current().upstreams.get(pinned):
+                return JSONResponse({"detail": f"{PIN_HEADER} must name an arm with an upstream: {list(ARMS)}"},
+                                    status_code=422)
+            arm = pinned
+            drop = HOP_HEADERS | {"authorization", PIN_HEADER.lower()}  # the token stays here
+        else:
+            arm = router.pick()
         base = router.state.upstreams[arm]
         path = request.url.path
         url = f"{base}{path}" + (f"?{request.url.query}" if request.url.query else "")
-        headers = [(k, v) for k, v in request.headers.items() if k.lower() not in HOP_HEADERS]
+        headers = [(k, v) for k, v in request.headers.items() if k.lower() not in drop]
         if request.client:
             headers.append(("x-forwarded-for", request.client.host))
         body = await request.body()
@@ -327,7 +348,10 @@ def create_app(router: Router) -> Any:
             status, content, out_headers = 502, _detail(f"the {arm} deployment is unreachable"), [
                 ("content-type", "application/json")]
             router.metrics.failures.labels(arm, "unreachable").inc()
-        router.record(arm, path, status, time.perf_counter() - t0)
+        if pinned is None:
+            router.record(arm, path, status, time.perf_counter() - t0)
+        else:
+            router.metrics.pinned.labels(arm, str(status)).inc()
         response = Response(content=content, status_code=status)
         response.raw_headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in out_headers] + [
             (b"content-length", str(len(content)).encode()), (UPSTREAM_HEADER.lower().encode(), arm.encode())]
