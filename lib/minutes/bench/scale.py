@@ -366,6 +366,9 @@ def run(args: Any) -> dict[str, Any]:
     sizes = [2_000] if quick else [int(s) for s in os.environ.get(
         "MINUTES_BENCH_SCALE_SIZES", ",".join(map(str, SIZES))).split(",") if s]
     requests = 60 if quick else int(os.environ.get("MINUTES_BENCH_SCALE_REQUESTS", "300"))
+    methods = [m for m in os.environ.get("MINUTES_BENCH_SCALE_METHODS", ",".join(METHODS)).split(",") if m]
+    if set(methods) - set(METHODS):
+        raise ValueError(f"MINUTES_BENCH_SCALE_METHODS names {sorted(set(methods) - set(METHODS))}; have {METHODS}")
     root = Path(getattr(args, "work_root", None) or REPO_ROOT / "outputs" / "work" / "bench" / "scale")
     out_dir = Path(getattr(args, "out_dir", None) or REPO_ROOT / "outputs" / "bench")
     latency, states, recalls = [], [], []
@@ -374,7 +377,7 @@ def run(args: Any) -> dict[str, Any]:
         work, info = ensure_state(n, root, kind)
         payloads = payload_sets(info["meetings"], requests + 20)
         rows = []
-        for method in METHODS:
+        for method in methods:
             rows += measure_service(work, n, kind, method, payloads, requests)
         for row in rows:
             row.update(chunks=n, kind=kind)
