@@ -82,3 +82,16 @@ def test_anonymous_bytes_reads_this_process() -> None:
         assert anon is None
         return
     assert anon is not None and 0 < anon <= psutil.Process().memory_info().rss
+
+
+def test_evict_drops_a_state_from_the_page_cache(tiny: tuple[Path, dict]) -> None:
+    import shutil
+    import subprocess
+
+    work, _ = tiny
+    chunks = next(work.glob("index/v*/chunks.arrow"))
+    assert scale.evict(work) >= 3
+    if shutil.which("fincore"):
+        res = subprocess.run(["fincore", "--bytes", "--noheadings", "--output", "RES", str(chunks)],
+                             capture_output=True, text=True, check=True).stdout
+        assert int(res.split()[0]) < chunks.stat().st_size // 2

@@ -216,6 +216,23 @@ def anonymous_bytes(pid: int) -> int | None:
     return None
 
 
+def evict(folder: Path) -> int:
+    """Drop a state's files from the page cache (written out first: POSIX_FADV_DONTNEED drops
+    clean pages only), so the service that starts next reads them from disk, as after a
+    reboot; files evicted."""
+    n = 0
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and hasattr(os, "posix_fadvise"):
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+                n += 1
+            finally:
+                os.close(fd)
+    return n
+
+
 #: the service's registry client gives up at once on the dead address below
 SERVICE_ENV = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "2"}
 
@@ -243,6 +260,8 @@ def measure_service(work_dir: Path, n_chunks: int, kind: str, method: str, paylo
     from minutes.serve.loadtest import run_load
 
     port = free_port()
+    if os.environ.get("MINUTES_BENCH_SCALE_COLD") == "1":
+        evict(work_dir)
     params, argv = service_command(work_dir, kind, port, f"serve.retrieval_method={method}")
     svc = Service(f"scale-{method}", params.stage_dir("serve"), f"http://127.0.0.1:{port}/readyz")
     t0 = time.perf_counter()
