@@ -1,4 +1,4 @@
-"""`store.prefetch` puts a mapped file in the page cache (what `fincore`, util-linux, reports),
+"""`page_cache.prefetch` puts a mapped file in the page cache (what `fincore`, util-linux, reports),
 and mapping a table or vectors for serving prefetches them."""
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from minutes.index import store
+from minutes.index import page_cache, store
 
 pytestmark = pytest.mark.skipif(shutil.which("fincore") is None or not hasattr(os, "posix_fadvise"),
                                 reason="needs fincore (util-linux) and posix_fadvise")
@@ -47,7 +47,7 @@ def test_prefetch_reads_the_file_into_the_page_cache(tmp_path: Path) -> None:
     before = cached_bytes(evicted(path))
     if before > (1 << 20):
         pytest.skip("this file system keeps the file cached (tmpfs?): nothing to measure")
-    store.prefetch(path)
+    page_cache.prefetch(path)
     assert wait_cached(path) >= 0.9 * path.stat().st_size
 
 

@@ -117,7 +117,7 @@ class Bm25:
         self = cls.__new__(cls)
         self.model = bm25s.BM25.load(str(folder), mmap=mmap)
         if mmap:  # a query reads the postings of its terms: from the page cache, not the disk
-            from minutes.index.store import prefetch
+            from minutes.index.page_cache import prefetch
 
             for arrays in folder.glob("*.csc.index.npy"):
                 prefetch(arrays)

@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import logging
-import os
 import re
 import shutil
 import threading
@@ -27,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
 from minutes.index.bm25 import Bm25
+from minutes.index.page_cache import prefetch
 from minutes.io import atomic_path, read_json, write_json, write_text
 
 if TYPE_CHECKING:
@@ -142,25 +142,6 @@ def map_random(path: Path) -> Any:
         mapped = mm.mmap(fh.fileno(), 0, access=mm.ACCESS_READ)
         prefetch(fh.fileno())
     return _advise_random(mapped)
-
-
-def prefetch(file: "int | Path") -> None:
-    """Ask the kernel to read a mapped file into its page cache now (POSIX_FADV_WILLNEED).
-
-    A search's first touch of a row is then a minor fault, not a disk read, which would stall
-    the request while it holds the GIL (every other request waits). The page cache belongs to
-    the system and is reclaimable; it is not the service's resident memory, which counts only
-    the pages a process touched. A no-op where the call does not exist."""
-    if not hasattr(os, "posix_fadvise"):
-        return
-    if isinstance(file, int):
-        os.posix_fadvise(file, 0, 0, os.POSIX_FADV_WILLNEED)
-        return
-    fd = os.open(file, os.O_RDONLY)
-    try:
-        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_WILLNEED)
-    finally:
-        os.close(fd)
 
 
 def _advise_random(mapped: Any) -> Any:
