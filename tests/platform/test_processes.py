@@ -11,7 +11,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from minutes.platform.processes import Service, alive
+from minutes.platform.processes import Service, alive, start_identity
 
 
 def _service(tmp_path: Path, pid: int) -> Service:
@@ -51,10 +51,31 @@ def test_a_pid_file_older_than_its_process_names_another_process(tmp_path: Path)
     assert svc.pid() is None and alive(os.getpid())
 
 
+def test_a_service_is_known_by_its_start_identity_whatever_the_clock_says(tmp_path: Path) -> None:
+    """A wall clock stepped forward after a service started (NTP, a resumed VM) makes its start
+    time look later than its pid file: the start identity (boot and clock tick) does not move."""
+    svc = Service("probe", tmp_path, "http://127.0.0.1:9/healthz")
+    svc.write_pid(os.getpid())
+    assert svc.pid_file.read_text().split(" ")[1] == start_identity(os.getpid())
+    long_ago = psutil.Process().create_time() - 3600
+    os.utime(svc.pid_file, (long_ago, long_ago))
+    assert svc.pid() == os.getpid()
+
+
+def test_a_recycled_pid_has_another_start_identity(tmp_path: Path) -> None:
+    svc = Service("probe", tmp_path, "http://127.0.0.1:9/healthz")
+    boot, ticks = start_identity(os.getpid()).split(":")
+    svc.pid_file.write_text(f"{os.getpid()} {boot}:{int(ticks) + 1}")
+    assert svc.pid() is None
+    svc.pid_file.write_text(f"{os.getpid()} another-boot:{ticks}")
+    assert svc.pid() is None and alive(os.getpid())
+
+
 def test_stop_ends_the_process_group(tmp_path: Path) -> None:
     script = "import subprocess, time; subprocess.Popen(['sleep', '120']); time.sleep(120)"
     leader = subprocess.Popen([sys.executable, "-c", script], start_new_session=True)
-    svc = _service(tmp_path, leader.pid)
+    svc = Service("probe", tmp_path, "http://127.0.0.1:9/healthz")
+    svc.write_pid(leader.pid)
     for _ in range(200):  # until the grandchild exists
         if psutil.Process(leader.pid).children():
             break

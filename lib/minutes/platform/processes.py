@@ -13,8 +13,25 @@ from pathlib import Path
 
 import psutil
 
+from minutes.io import write_text
+
 #: Seconds a process's start time may trail its pid file's write (psutil derives it from boot time).
+#: Only for pid files without a start identity (written elsewhere, or where /proc is missing).
 START_SLACK_S = 2.0
+
+
+def start_identity(pid: int) -> str | None:
+    """The boot and the clock tick a process started at (Linux /proc), which a recycled pid cannot
+    share. Unlike a start time in seconds it does not move when the wall clock is stepped (NTP, a
+    resumed VM): psutil's create_time does, so comparing it with a pid file's mtime misreads a
+    running service as gone, and then leaves it running."""
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[-1].split()  # after the command name, which may hold spaces
+    return f"{boot}:{fields[19]}" if len(fields) > 19 else None  # field 22, starttime
 
 
 def alive(pid: int, started_by: float | None = None) -> bool:
@@ -48,13 +65,22 @@ class Service:
         return self.state_dir / f"{self.name}.log"
 
     def pid(self) -> int | None:
-        """The pid file's process while it runs; None when it exited (or its pid went to another)."""
+        """The pid file's process while it runs; None when it exited (or its pid went to another).
+        The file holds the pid and its start identity; a file with the pid alone falls back to
+        comparing start time and the file's mtime."""
         try:
-            pid = int(self.pid_file.read_text().strip())
+            pid_text, _, identity = self.pid_file.read_text().strip().partition(" ")
+            pid = int(pid_text)
             written = self.pid_file.stat().st_mtime
         except (FileNotFoundError, ValueError):
             return None
+        if identity:
+            return pid if alive(pid) and start_identity(pid) == identity else None
         return pid if alive(pid, started_by=written) else None
+
+    def write_pid(self, pid: int) -> None:
+        identity = start_identity(pid)
+        write_text(self.pid_file, f"{pid} {identity}" if identity else str(pid))
 
     def healthy(self, timeout: float = 2.0) -> bool:
         try:
@@ -71,7 +97,7 @@ class Service:
         log = self.log_file.open("ab")
         proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 env={**os.environ, **(env or {})}, start_new_session=True)
-        self.pid_file.write_text(str(proc.pid))
+        self.write_pid(proc.pid)
         deadline = time.time() + wait_s
         while time.time() < deadline:
             if proc.poll() is not None:
