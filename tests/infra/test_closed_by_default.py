@@ -209,7 +209,7 @@ def _free_port() -> int:
 
 @pytest.mark.skipif(importlib.util.find_spec("flask_wtf") is None,
                     reason="MLflow's basic-auth app needs Flask-WTF (add 'Flask-WTF>=1.2,<2', i.e. mlflow[auth])")
-def test_real_mlflow_basic_auth_refuses_anonymous(tmp_path: Path) -> None:
+def test_real_mlflow_basic_auth_refuses_anonymous(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The ini our template renders, on a real `mlflow server --app-name basic-auth` (sqlite)."""
     ini = render("platform", "mlflow-auth.ini.j2").replace(
         "sqlite:////auth/db/basic_auth.db", f"sqlite:///{tmp_path / 'auth.db'}")
@@ -245,6 +245,18 @@ def test_real_mlflow_basic_auth_refuses_anonymous(tmp_path: Path) -> None:
         ok = httpx.get(search, auth=("admin", password), timeout=10)
         assert ok.status_code == 200, ok.text
         assert [e["name"] for e in ok.json()["experiments"]] == ["Default"]
+        # the service's alias poll (REST, not the MLflow client) signs in the same way
+        from minutes.config import load_params
+        from minutes.serve.model_watch import RegistryError, registry_version
+
+        p = load_params("ci", [f"mlflow.tracking_uri={base}"])
+        monkeypatch.delenv("MLFLOW_TRACKING_TOKEN", raising=False)
+        monkeypatch.delenv("MLFLOW_TRACKING_USERNAME", raising=False)
+        with pytest.raises(RegistryError, match="401"):
+            registry_version(p)
+        monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", "admin")
+        monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", password)
+        assert registry_version(p) is None  # signed in; nothing registered
     finally:
         proc.terminate()
         proc.wait(timeout=30)

@@ -79,3 +79,40 @@ def test_alias_promotion_and_rollback_without_restart(http: httpx.Client, serve_
     a = http.post("/ask", json=ask).json()
     assert a["mode"] == "extractive" and a["model_version"] is None
     assert serve_env["service"].pid() == pid  # the same process all along
+
+
+def test_the_registry_read_over_rest_matches_the_mlflow_client(serve_env: dict[str, Any]) -> None:
+    """The service polls the alias over MLflow's REST API (no client import, ~110 MB less): it
+    must read what the client reads, in every case, and not import the client to do it."""
+    import subprocess
+    import sys
+    import uuid
+
+    from mlflow import MlflowClient
+
+    from minutes.config import load_params
+    from minutes.serve.model_watch import _client_version, registry_version
+
+    name = f"rest-probe-{uuid.uuid4().hex[:8]}"
+    uri = serve_env["mlflow_uri"]
+    client = MlflowClient(tracking_uri=uri)
+
+    def both(ref: str) -> tuple[str | None, str | None]:
+        p = load_params("ci", [*serve_env["overrides"], f"train.registered_model={name}", f"serve.model_alias={ref}"])
+        return registry_version(p), _client_version(uri, name, ref)
+
+    assert both("probe") == (None, None)  # no such model
+    client.create_registered_model(name)
+    assert both("probe") == (None, None)  # no version holds the alias
+    run = client.create_run(client.get_experiment_by_name("Default").experiment_id)
+    versions = [client.create_model_version(name, f"runs:/{run.info.run_id}/model", run.info.run_id).version
+                for _ in range(2)]
+    client.set_registered_model_alias(name, "probe", versions[1])
+    assert both("probe") == (str(versions[1]), str(versions[1]))
+    assert both(str(versions[0])) == (str(versions[0]), str(versions[0]))  # a pinned version
+    assert both("99") == (None, None)  # a pinned version that does not exist
+    script = ("import sys; from minutes.config import load_params; from minutes.serve.model_watch import registry_version; "
+              f"p = load_params('ci', {[*serve_env['overrides'], f'train.registered_model={name}', 'serve.model_alias=probe']!r}); "
+              "print(registry_version(p), 'mlflow' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.split()
+    assert out == [str(versions[1]), "False"]

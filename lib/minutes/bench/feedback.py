@@ -40,12 +40,12 @@ def _backend(name: str) -> Iterator[tuple[list[str], dict[str, str], str | None]
     if name == "sqlite":
         yield [f"serve.answer_log.sqlite_file=bench-feedback-{os.getpid()}.db"], {}, None
         return
+    from minutes.bench import scale
     from minutes.platform import postgres_local
-    from minutes.platform.processes import free_port
 
     if postgres_local.bin_dir() is None:
         raise RuntimeError(postgres_local.INSTALL_HINT)
-    with contextlib.contextmanager(postgres_local.start)(free_port(range(18000, 19000))) as server:
+    with contextlib.contextmanager(postgres_local.start)(scale.free_port()) as server:
         url = server.new_database()
         env_name = "MINUTES_BENCH_ANSWER_LOG_URL"
         yield ["serve.answer_log.backend=postgres", f"serve.answer_log.url_env={env_name}"], {env_name: url}, url

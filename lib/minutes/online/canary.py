@@ -31,6 +31,7 @@ from typing import Any, Callable, Literal, Sequence
 from minutes.config import Params
 from minutes.config.serve import CanaryParams
 from minutes.online import router as router_mod
+from minutes.serve.bearer import auth_header
 
 log = logging.getLogger(__name__)
 
@@ -286,7 +287,7 @@ def put_router_state(params: Params, router_url: str, **fields: Any) -> dict[str
 
     token = router_token(params)
     with httpx.Client(timeout=30, trust_env=False) as h:
-        r = h.put(f"{router_url}/router/state", json=fields, headers={"Authorization": f"Bearer {token}"})
+        r = h.put(f"{router_url}/router/state", json=fields, headers=auth_header(token))
     if r.status_code != 200:
         detail = r.json().get("detail") if r.headers.get("content-type", "").startswith("application/json") else ""
         raise CanaryError(f"the router refused the change ({r.status_code}): {detail or r.text[:200]}")
@@ -321,7 +322,7 @@ def warm_up(params: Params, router_url: str, arm: str, question: str, n: int) ->
     candidate container is reachable only from it."""
     import httpx
 
-    headers = {"Authorization": f"Bearer {router_token(params)}", router_mod.PIN_HEADER: arm}
+    headers = {**auth_header(router_token(params)), router_mod.PIN_HEADER: arm}
     out: dict[int, int] = {}
     with httpx.Client(base_url=router_url, timeout=120, trust_env=False) as h:
         for _ in range(n):

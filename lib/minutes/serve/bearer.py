@@ -9,6 +9,11 @@ import hmac
 import os
 
 
+def auth_header(token: str) -> dict[str, str]:
+    """The header a client sends with `token` (ingest, router control, pinned requests)."""
+    return {"Authorization": f"Bearer {token}"}
+
+
 def token_problem(authorization: str, env_name: str, what: str) -> tuple[int, str] | None:
     """(status, message) when the `Authorization` header does not carry the token held in
     `env_name`: 401 without a bearer token, 403 with a wrong one, 503 when the server has none;

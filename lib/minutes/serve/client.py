@@ -8,6 +8,8 @@ from typing import Any
 import httpx
 import tenacity
 
+from minutes.serve.bearer import auth_header
+
 
 class ServiceError(RuntimeError):
     """The service answered with an error status; the message carries its detail."""
@@ -67,7 +69,7 @@ class Client:
     def ingest(self, path: Path, meeting_id: str, token: str) -> dict[str, Any]:
         with Path(path).open("rb") as fh:
             r = self.http.post("/ingest", files={"file": (Path(path).name, fh)}, data={"meeting_id": meeting_id},
-                               headers={"Authorization": f"Bearer {token}"})
+                               headers=auth_header(token))
         return self._check(r).json()
 
     def transcribe(self, path: Path, format: str = "json") -> Any:

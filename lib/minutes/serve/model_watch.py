@@ -25,22 +25,72 @@ class Loaded:
     generator: Any | None
 
 
+#: Error codes of the registry meaning "nothing holds this alias / no such version or model".
+_ABSENT = ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE", "NOT_FOUND")
+
+
+class RegistryError(RuntimeError):
+    """The registry answered with an error other than "not there"."""
+
+
 def registry_version(params: Params) -> str | None:
     """The version holding the alias (or the version itself when `serve.model_alias` is a number),
-    or None when none does (or the model is not registered)."""
+    or None when none does (or the model is not registered).
+
+    A tracking server is asked over MLflow's REST API directly: importing the MLflow client costs
+    the service ~110 MB of memory to read one field every few seconds (the client is imported
+    once a model is actually loaded). Other tracking URIs (a database, a folder) go through it."""
+    from minutes.platform.mlflow_server import tracking_uri
+
+    uri = tracking_uri(params)
+    name, ref = params.train.registered_model, params.serve.model_alias
+    if not uri.startswith(("http://", "https://")):
+        return _client_version(uri, name, ref)
+    if ref.isdigit():  # a version number pins that version (benchmarks, emergency pinning)
+        found = _rest_get(uri, "model-versions/get", {"name": name, "version": ref})
+    else:
+        found = _rest_get(uri, "registered-models/alias", {"name": name, "alias": ref})
+    return None if found is None else str(found["model_version"]["version"])
+
+
+def _rest_get(uri: str, endpoint: str, query: dict[str, str]) -> dict[str, Any] | None:
+    """GET one registry endpoint with the client's credentials (MLFLOW_TRACKING_TOKEN, else
+    MLFLOW_TRACKING_USERNAME/PASSWORD) and TLS settings; None for "not there"."""
+    import httpx
+
+    headers, auth = {}, None
+    if os.environ.get("MLFLOW_TRACKING_TOKEN"):
+        headers["Authorization"] = f"Bearer {os.environ['MLFLOW_TRACKING_TOKEN']}"
+    elif os.environ.get("MLFLOW_TRACKING_USERNAME"):
+        auth = (os.environ["MLFLOW_TRACKING_USERNAME"], os.environ.get("MLFLOW_TRACKING_PASSWORD", ""))
+    verify: bool | str = os.environ.get("MLFLOW_TRACKING_SERVER_CERT_PATH") or True
+    if os.environ.get("MLFLOW_TRACKING_INSECURE_TLS", "").lower() in ("1", "true"):
+        verify = False
+    timeout = float(os.environ.get("MLFLOW_HTTP_REQUEST_TIMEOUT", "10"))
+    r = httpx.get(f"{uri.rstrip('/')}/api/2.0/mlflow/{endpoint}", params=query, headers=headers,
+                  auth=auth, verify=verify, timeout=timeout)
+    if r.status_code == 200:
+        return dict(r.json())
+    try:
+        code, message = r.json().get("error_code"), r.json().get("message", "")
+    except ValueError:
+        code, message = None, r.text[:200]
+    if code in _ABSENT:
+        return None
+    raise RegistryError(f"the model registry answered {r.status_code} to {endpoint}: {code or ''} {message}".strip())
+
+
+def _client_version(uri: str, name: str, ref: str) -> str | None:
     from mlflow import MlflowClient
     from mlflow.exceptions import MlflowException
 
-    from minutes.platform.mlflow_server import tracking_uri
-
-    client = MlflowClient(tracking_uri=tracking_uri(params))
-    ref = params.serve.model_alias
+    client = MlflowClient(tracking_uri=uri)
     try:
-        if ref.isdigit():  # a version number pins that version (benchmarks, emergency pinning)
-            return str(client.get_model_version(params.train.registered_model, ref).version)
-        mv = client.get_model_version_by_alias(params.train.registered_model, ref)
+        if ref.isdigit():
+            return str(client.get_model_version(name, ref).version)
+        mv = client.get_model_version_by_alias(name, ref)
     except MlflowException as exc:
-        if exc.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE", "NOT_FOUND"):
+        if exc.error_code in _ABSENT:
             return None
         raise
     return str(mv.version)
