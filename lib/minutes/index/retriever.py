@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Literal, Sequence
 from minutes import schema
 from minutes.index import chunks as chunk_table
 from minutes.index import faiss_index, store
+from minutes.index.arrow_numpy import column_numpy, dictionary_codes
 from minutes.index.bm25 import Bm25, rrf
 from minutes.index.embed import Embedder, embedder_for
 
@@ -52,9 +53,8 @@ class UnknownMeeting(LookupError):
 def _groups(column: Any) -> dict[str, "np.ndarray"]:
     """Row numbers per distinct value of an Arrow string column, in row order."""
     import numpy as np
-    import pandas as pd
 
-    codes, uniques = pd.factorize(column.to_numpy(zero_copy_only=False))
+    codes, uniques = dictionary_codes(column)  # not pandas.factorize: the service need not import pandas
     order = np.argsort(codes, kind="stable")
     bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
     return {str(u): order[bounds[i]:bounds[i + 1]].astype(np.int64) for i, u in enumerate(uniques)}
@@ -257,8 +257,8 @@ class Retriever:
 
         view = self._view
         table = view.snap.table
-        domain, split = table.column("domain").to_numpy(zero_copy_only=False), table.column("split").to_numpy(zero_copy_only=False)
-        utt_end, end = table.column("utt_end").to_numpy(), table.column("end").to_numpy()
+        domain, split = column_numpy(table.column("domain")), column_numpy(table.column("split"))
+        utt_end, end = column_numpy(table.column("utt_end")), column_numpy(table.column("end"))
         out = []
         for mid in sorted(view.by_meeting):
             rows = view.by_meeting[mid]

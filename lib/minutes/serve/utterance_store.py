@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from minutes.index.arrow_numpy import column_numpy
 from minutes.io import read_json, write_json
 
 if TYPE_CHECKING:
@@ -78,7 +79,7 @@ class UtteranceTable:
         meetings = meetings if meetings is not None else summarize(table)
         self._where = {m: (int(v["rows"][0]), int(v["rows"][1])) for m, v in meetings.items()}
         self._info = {m: {k: x for k, x in v.items() if k != "rows"} for m, v in meetings.items()}
-        self._idx: "np.ndarray" = table.column("idx").to_numpy()  # zero-copy: paged in as spans are read
+        self._idx: "np.ndarray" = column_numpy(table.column("idx"))  # zero-copy: paged in as spans are read
         self._reader = _RangeReader(table)
 
     @classmethod
@@ -142,7 +143,7 @@ def summarize(table: "pa.Table") -> dict[str, dict[str, Any]]:
     the process."""
     import numpy as np
 
-    mids = table.column("meeting_id").to_numpy(zero_copy_only=False)
+    mids = column_numpy(table.column("meeting_id"))
     starts = np.flatnonzero(np.r_[True, mids[1:] != mids[:-1]]) if len(mids) else np.zeros(0, np.int64)
     bounds = np.r_[starts, len(mids)]
     rows = {str(mids[a]): [int(a), int(z)] for a, z in zip(bounds[:-1], bounds[1:])}
