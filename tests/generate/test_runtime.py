@@ -111,3 +111,20 @@ def test_a_model_with_fewer_embeddings_than_token_ids_is_refused(tmp_path: Path)
     with pytest.raises(ValueError, match="64 embedding rows for a tokenizer of 384"):
         gen.accelerate("ctranslate2", "int8", 1, tmp_path / "ct2")
     assert not (tmp_path / "ct2").exists() or not any((tmp_path / "ct2").iterdir())
+
+
+def test_prompts_decode_alone_side_by_side_with_the_answer_of_each_alone(causal_dir: Path, tmp_path: Path) -> None:
+    """Two workers of one thread each; a prompt's answer does not depend on what it is decoded
+    beside, nor on how many workers there are, and concurrent callers share the engine."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    gen = _plain(causal_dir)
+    gen.accelerate("ctranslate2", "int8", threads=2, cache_root=tmp_path)
+    assert gen.fast.parallel == 2
+    prompts = PROMPTS + [f"question: what about item {i}?" for i in range(4)]
+    alone = [gen.generate([p], 12)[0] for p in prompts]
+    assert gen.generate(prompts, 12, batch_size=8) == alone
+    with ThreadPoolExecutor(3) as pool:
+        assert list(pool.map(lambda p: gen.generate([p], 12)[0], prompts)) == alone
+    gen.accelerate("ctranslate2", "int8", threads=1, cache_root=tmp_path)
+    assert gen.fast.parallel == 1 and gen.generate(prompts, 12, batch_size=8) == alone

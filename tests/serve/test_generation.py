@@ -81,3 +81,31 @@ def test_a_failing_model_raises_to_its_caller_and_the_worker_survives(generator:
     with pytest.raises(RuntimeError, match="weights are gone"):
         q.generate(Broken(), "question?", 4, 30, 1)
     assert q.generate(generator, "question: after?", 4, 30, 1).fallback is None
+
+
+def test_two_workers_decode_two_requests_at_once_each_alone(generator: Generator) -> None:
+    """The CTranslate2 service's queue: a worker per core, one request each (no batching)."""
+    hold = threading.Event()
+    counting = Counting(generator, hold)
+    q = GenerationQueue(max_batch=1, window_s=0.0, workers=2)
+    prompts = ["question: first?", "question: second?"]
+    with ThreadPoolExecutor(2) as pool:
+        futures = [pool.submit(q.generate, counting, p, 4, 30, 5) for p in prompts]
+        for _ in range(200):  # both calls in flight while the first is still held
+            if len(counting.calls) == 2:
+                break
+            threading.Event().wait(0.02)
+        in_flight = len(counting.calls)
+        hold.set()
+        outs = [f.result() for f in futures]
+    assert in_flight == 2 and counting.calls == [1, 1]
+    assert [o.text for o in outs] == [generator.generate([p], 4)[0].strip() for p in prompts]
+
+
+def test_the_service_queue_follows_the_runtime() -> None:
+    from minutes.config import load_params
+
+    ct2 = GenerationQueue.for_params(load_params("ci", ["serve.runtime=ctranslate2", "serve.torch_threads=2"]))
+    assert (ct2.max_batch, len(ct2._workers)) == (1, 2)
+    torch_q = GenerationQueue.for_params(load_params("ci", ["serve.runtime=torch"]))
+    assert torch_q.max_batch > 1 and len(torch_q._workers) == 1

@@ -42,7 +42,7 @@ def run(args: Any) -> dict[str, Any]:
     extractive = [r["prediction"] for r in systems.extractive_predictions(contexts, prep.words)]
     base = _mean(scoring.per_example(rouge, extractive, golds))
     rows = [{"system": "extractive", "answer_tokens": None, **base}]
-    work = GenerationQueue()  # the service's (serve.state): same batch size and window
+    work = GenerationQueue.for_params(params)  # the service's (serve.state): same workers
     gen.generate([prompts[0]], 4, batch_size=1, progress=False)  # warm: first call allocates
     for budget in budgets:
         texts, secs = _two_users(work, gen, prompts, budget, params.serve.generate_timeout_s)

@@ -1,9 +1,10 @@
 """Generation fit to serve: one model instance per process, a small queue, bounded waits.
 
-A CPU model is not re-entrant, and two decodes side by side only share the same cores. So one
-worker thread owns the model and takes requests from a queue; requests that arrive together are
-decoded as one batch (a batch of 2 costs little more than one request, so concurrent users wait
-about as long as one alone). A request that is not started within `serve.generate_queue_s`
+With the CTranslate2 runtime (local profile) `serve.torch_threads` workers each decode one
+request on one thread, side by side (minutes.generate.runtime: on 2 cores two answers decoded
+that way take 1.2 s each, against 4.1 s batched together). The torch runtime is not re-entrant
+and a decode spreads over the cores itself, so one worker owns the model and requests that
+arrive together are decoded as one batch. A request that is not started within `serve.generate_queue_s`
 ("busy"), whose decode runs into `serve.generate_timeout_s` ("timeout"), or whose model wrote
 nothing ("empty") gets the extractive answer with that flag instead of a hang or a 5xx.
 """
@@ -45,13 +46,23 @@ class _Job:
 class GenerationQueue:
     """The one model worker of a service process; `generate` is safe to call from any thread."""
 
-    def __init__(self, max_batch: int = 4, window_s: float = 0.02) -> None:
+    def __init__(self, max_batch: int = 4, window_s: float = 0.02, workers: int = 1) -> None:
         self.max_batch = max(1, int(max_batch))
         self.window_s = window_s
         self._jobs: "queue.Queue[_Job]" = queue.Queue()
         self._lock = threading.Lock()  # guards the cancel/start race of one job
-        self._worker = threading.Thread(target=self._run, name="generation", daemon=True)
-        self._worker.start()
+        self._workers = [threading.Thread(target=self._run, name=f"generation-{i}", daemon=True)
+                         for i in range(max(1, int(workers)))]
+        for w in self._workers:
+            w.start()
+
+    @classmethod
+    def for_params(cls, params: Any) -> "GenerationQueue":
+        """The service's: one request per worker, `serve.torch_threads` of them, on CTranslate2;
+        one batching worker on torch."""
+        if params.serve.runtime == "ctranslate2":
+            return cls(max_batch=1, window_s=0.0, workers=params.serve.torch_threads)
+        return cls()
 
     def generate(self, generator: Any, prompt: str, max_new_tokens: int, timeout_s: float,
                  queue_s: float) -> Generated:

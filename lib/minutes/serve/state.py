@@ -31,7 +31,7 @@ class ServiceState:
     speaker_names: SpeakerNames
     ingest_lock: threading.Lock = field(default_factory=threading.Lock)
     asr_lock: threading.Lock = field(default_factory=threading.Lock)
-    #: the one model worker of this process (requests queue and are batched; see serve.generation)
+    #: the model workers of this process (requests queue; see serve.generation)
     generation: GenerationQueue = field(default_factory=GenerationQueue)
     minutes_cache: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: every answer and its feedback (minutes.online.answer_log); None: not logged
@@ -76,7 +76,7 @@ def build_state(params: Params, metrics: Metrics | None = None, watch: bool = Tr
     metrics = metrics or Metrics()
     names = SpeakerNames(params.stage_dir("serve") / "speakers")
     state = ServiceState(params, corpus, retriever, ModelWatcher(params), metrics, names,
-                         answer_log=open_answer_log(params))
+                         answer_log=open_answer_log(params), generation=GenerationQueue.for_params(params))
     state.watcher._on_change = state.on_model_change
     from minutes.serve.drift_watch import drift_monitor
 
