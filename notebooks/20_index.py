@@ -115,13 +115,17 @@ locator = ev.locator_comparison(curve)
 locator
 
 # %% [markdown]
-# ## 6. int8 ONNX embedder
+# ## 6. Embedding backends
 #
-# The same model exported to ONNX and dynamically quantized to int8 (`index.backend=onnx-int8`,
-# CPU only). Throughput is timed on the same chunks for both backends, and the cost of one
-# question embedded alone (what the service pays per request). Quality is the dense retrieval of
-# the same queries against an index of int8 vectors, and of int8 questions against this torch
-# index (`serve.query_backend=onnx-int8`, within meetings and across the corpus). Off when
+# The same model on the CPU runtimes `index.compare_backends` names, against torch on the same
+# inputs: `onnx-int8` (exported to ONNX, MatMuls dynamically quantized to int8, onnxruntime) and
+# `openvino` (the ONNX export on OpenVINO, in bfloat16 where the CPU has AMX or AVX512-BF16).
+# Throughput is timed on the same chunks, and the cost of one question embedded alone (what the
+# service pays per request). Quality: the cosine of each backend's vectors to torch's, the dense
+# recall of an index of its own vectors within `index.compare_meetings` meetings, and its
+# questions against the served index (`serve.query_backend`, within meetings and across the
+# corpus), each as the share of torch's it keeps. `fastest_kept_backend` is the fastest that keeps
+# at least 99 % of torch's recall@10: what `index.backend` should be. Off when
 # `index.compare_onnx` is false (the ci profile, to stay within its time budget).
 # Cached like the evaluation above: an unchanged re-run shows the figures measured when it was
 # computed, and says when.
@@ -131,7 +135,7 @@ onnx = None
 if params.index.compare_onnx:
     from minutes.index.backends import compare_backends_cached
     onnx, onnx_info = compare_backends_cached(params, retriever, queries, weights, ks)
-    print(ev.cache_note(onnx_info, 'int8 comparison'))
+    print(ev.cache_note(onnx_info, 'backend comparison'))
     display(pd.DataFrame(onnx['figures'], index=['value']).T)
     display(onnx['table'])
 else:

@@ -1,4 +1,4 @@
-"""The optional engines of the index, for real: the int8 ONNX embedder, Ray Data embedding,
+"""The optional engines of the index, for real: the int8 ONNX and OpenVINO embedders, Ray Data embedding,
 the MLflow run of notebook 20, and the other FAISS kinds through the stage."""
 from __future__ import annotations
 
@@ -54,32 +54,61 @@ def test_a_rebuild_over_changed_chunks_embeds_only_the_changed_texts(copy_work: 
 
 
 @pytest.mark.slow
-def test_onnx_int8_keeps_the_vectors_and_the_rankings(built: dict[str, Any], embedder: Any) -> None:
-    from minutes.index.backends import compare_backends
+def test_exported_backends_keep_the_vectors_and_the_rankings(built: dict[str, Any], embedder: Any) -> None:
+    from minutes.index.backends import compare_backends, fastest_kept
     from minutes.index import evaluate as ev
     from minutes.index.embed import embedder_for
 
     params = built["params"]
-    int8 = embedder_for(params, "onnx-int8")  # exported into the work dir's cache, reused below
-    assert int8.info.key == embedder.info.key and int8.info.backend == "onnx-int8"
     texts = [c["text"] for m in corpus.MEETINGS for c in corpus.chunks(m)]
-    cos = np.sum(int8.encode(texts, batch_size=5) * embedder.encode(texts), axis=1)
-    assert cos.min() > 0.97, cos
-    # Opening the index with the int8 embedder is allowed: same model, same vector space.
-    r = Retriever.open(params, int8)
-    assert r.search("teachers pay rise", 1)[0]["chunk_id"] == "comm1#0001"
+    for backend, floor in (("onnx-int8", 0.97), ("openvino", 0.999)):
+        other = embedder_for(params, backend)  # exported into the work dir's cache, reused below
+        assert other.info.key == embedder.info.key and other.info.backend == backend
+        cos = np.sum(other.encode(texts, batch_size=5) * embedder.encode(texts), axis=1)
+        assert cos.min() > floor, (backend, cos)
+        # Opening the index with it is allowed: same model, same vector space.
+        assert Retriever.open(params, other).search("teachers pay rise", 1)[0]["chunk_id"] == "comm1#0001"
     base = Retriever.open(params, embedder)
     queries = ev.load_queries(params, "val")
     weights = ev.utterance_weights(params, {q["meeting_id"] for q in queries})
     out = compare_backends(params, base, queries, weights, [1, 3, 10], progress=False)
     f = out["figures"]
-    assert f["onnx_speedup"] > 0 and f["onnx_int8_cosine_to_torch_mean"] > 0.97
-    assert f["onnx_int8_within_recall@10_retained"] == pytest.approx(1.0)
-    # int8 questions against the torch index, in both settings (what serve.query_backend does)
-    assert f["int8_queries_within_recall@10_retained"] == pytest.approx(1.0)
-    assert f["int8_queries_corpus_recall@10_retained"] > 0.9
-    assert 0 < f["onnx_int8_query_ms"] and 0 < f["torch_query_ms"]
-    assert set(out["table"].index.get_level_values("label")) == {"torch", "onnx-int8", "int8 queries, torch index"}
+    for pre in ("onnx_int8", "openvino"):
+        assert f[f"{pre}_speedup"] > 0 and f[f"{pre}_cosine_to_torch_mean"] > 0.97
+        assert f[f"{pre}_within_recall@10_retained"] == pytest.approx(1.0)
+        # its questions against the torch index, in both settings (what serve.query_backend does)
+        assert f[f"{pre}_queries_within_recall@10_retained"] == pytest.approx(1.0)
+        assert f[f"{pre}_queries_corpus_recall@10_retained"] > 0.9
+        assert 0 < f[f"{pre}_query_ms"] and 0 < f["torch_query_ms"]
+    assert f["openvino_cosine_to_torch_min"] > 0.999
+    assert set(out["table"].index.get_level_values("label")) == {
+        "torch", "onnx-int8", "openvino", "torch queries, torch index", "onnx-int8 queries, torch index",
+        "openvino queries, torch index"}
+    assert f["fastest_kept_backend"] == fastest_kept(f, ["onnx-int8", "openvino"])
+
+
+def test_the_fastest_backend_that_keeps_the_recall_is_chosen() -> None:
+    from minutes.index.backends import fastest_kept
+
+    f = {"torch_chunks_per_s": 5.0, "onnx_int8_chunks_per_s": 6.0, "onnx_int8_within_recall@10_retained": 0.98,
+         "openvino_chunks_per_s": 15.0, "openvino_within_recall@10_retained": 0.995}
+    assert fastest_kept(f, ["onnx-int8", "openvino"]) == "openvino"
+    assert fastest_kept({**f, "openvino_within_recall@10_retained": 0.97}, ["onnx-int8", "openvino"]) == "torch"
+    assert fastest_kept({**f, "onnx_int8_within_recall@10_retained": 1.0, "openvino_chunks_per_s": 4.0},
+                        ["onnx-int8", "openvino"]) == "onnx-int8"
+
+
+def test_batches_hold_the_token_budget_and_cover_every_row() -> None:
+    from minutes.index.onnx_export import PooledEncoder
+
+    enc = PooledEncoder()
+    enc.max_batch_tokens = 100
+    lengths = [50, 10, 30, 10, 20, 40, 5]
+    batches = enc.batches(lengths, batch_size=3)
+    assert sorted(i for b in batches for i in b) == list(range(len(lengths)))
+    for b in batches:
+        assert len(b) <= 3 and len(b) * max(lengths[i] for i in b) <= 100
+    assert [lengths[b[0]] for b in batches] == sorted(lengths[b[0]] for b in batches)  # by length
 
 
 @pytest.mark.slow

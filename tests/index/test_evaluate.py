@@ -60,7 +60,7 @@ def test_tables_curve_locator_and_saved_results(evaluated: dict[str, Any], built
     path = ev.save(params, result)
     assert path == params.stage_dir("index") / ev.METRICS_FILE
     saved = read_json(path)
-    assert saved["n_queries"] == 4 and saved["index"]["kind"] == "flat" and saved["onnx_int8"] is None
+    assert saved["n_queries"] == 4 and saved["index"]["kind"] == "flat" and saved["backends"] is None
     assert saved["headline"]["dense_within_hit@10"] == 1.0
     assert "dense_corpus_meeting@1" in saved["headline"] and "dense_within_k_to_beat_locator" in saved["headline"]
     # The best method per setting lands in the evaluated version's manifest, where `auto` reads it.

@@ -14,8 +14,11 @@ class IndexParams(Section):
     #: hashed content words, no model, no meaning); else a hub name or a path.
     embedding_model: str = "packaged"
     #: torch: sentence-transformers as is; onnx-int8: the same model exported to ONNX and
-    #: dynamically quantized to int8 (CPU only), cached under <work_dir>/cache/onnx.
-    backend: Literal["torch", "onnx-int8"] = "torch"
+    #: dynamically quantized to int8; openvino: the ONNX export on OpenVINO (bfloat16 where the
+    #: CPU has it, see openvino_precision). Both CPU only, cached under <work_dir>/cache/onnx.
+    backend: Literal["torch", "onnx-int8", "openvino"] = "torch"
+    #: auto: OpenVINO's choice (bfloat16 on CPUs with AMX / AVX512-BF16, else fp32); f32 or bf16.
+    openvino_precision: Literal["auto", "bf16", "f32"] = "auto"
     device: Literal["cpu", "cuda", "auto"] = "cpu"
     batch_size: int = Field(64, ge=1)
     #: Word pieces the encoder reads per chunk; None keeps the model's default (MiniLM: 256).
@@ -54,9 +57,15 @@ class IndexParams(Section):
     eval_split: Literal["train", "val", "test"] = "val"
     #: k values swept for the recall-vs-budget curve.
     budget_ks: list[int] = [1, 2, 3, 4, 5, 6, 8, 10, 15, 20]
-    #: Evaluate the int8 ONNX embedder against torch on the same queries (notebook 20).
+    #: Evaluate the exported embedders against torch on the same queries (notebook 20).
     compare_onnx: bool = True
-    #: Chunks timed per backend for the throughput figure (the same texts for torch and int8).
+    #: Which ones (each timed and evaluated against torch).
+    compare_backends: list[Literal["onnx-int8", "openvino"]] = ["onnx-int8", "openvino"]
+    #: Meetings whose chunks every compared backend re-embeds for the within-meeting recall it
+    #: keeps (their queries are scored; 0: every meeting with a query). Its questions are asked of
+    #: the served index for all queries either way.
+    compare_meetings: int = Field(12, ge=0)
+    #: Chunks timed per backend for the throughput figure (the same texts for every backend).
     onnx_speed_sample: int = Field(64, ge=1)
     #: MLflow experiment of the 20_index runs.
     mlflow_experiment: str = "index"
@@ -65,6 +74,6 @@ class IndexParams(Section):
     def _check(self) -> "IndexParams":
         if any(k < 1 for k in self.eval_ks + self.budget_ks):
             raise ValueError("eval_ks and budget_ks hold positive integers")
-        if self.backend == "onnx-int8" and self.device == "cuda":
-            raise ValueError("backend onnx-int8 runs on CPU; use backend torch with device cuda")
+        if self.backend in ("onnx-int8", "openvino") and self.device == "cuda":
+            raise ValueError(f"backend {self.backend} runs on CPU; use backend torch with device cuda")
         return self

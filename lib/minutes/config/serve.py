@@ -128,7 +128,7 @@ class ServeParams(Section):
     #: Encoder of the questions: "index" uses index.backend; "onnx-int8" embeds questions with the
     #: int8 export of the same model (same vector space, cosine ~0.99 to torch), about 4x less CPU
     #: per question on this machine; 20_index measures what it keeps of retrieval quality.
-    query_backend: Literal["index", "torch", "onnx-int8"] = "index"
+    query_backend: Literal["index", "torch", "onnx-int8", "openvino"] = "index"
     max_answer_words: int = Field(60, ge=5)
     max_upload_mb: int = Field(200, ge=1)
     #: /ingest of a recording diarizes it (speakers "Speaker 1..n", minutes.asr.diarize) unless

@@ -1,6 +1,6 @@
-"""torch vs int8 ONNX embedder: throughput on the same chunks, the cost of one question, and how
-much retrieval quality int8 keeps: an index built from int8 vectors, and int8 questions against
-the torch index (what the service's `serve.query_backend=onnx-int8` does)."""
+"""torch vs the exported embedders (onnxruntime int8, OpenVINO): throughput on the same chunks,
+the cost of one question, and how much retrieval quality each keeps: an index built from its
+vectors, and its questions against the torch index (what `serve.query_backend` does)."""
 from __future__ import annotations
 
 import time
@@ -36,70 +36,107 @@ def query_ms(embedder: Embedder, questions: Sequence[str]) -> float:
     return round((time.perf_counter() - t0) * 1000 / max(1, len(questions)), 2)
 
 
-def int8_retriever(params: "Params", base: Retriever, embedder: Embedder, meetings: set[str],
-                   progress: bool = True) -> tuple[Retriever, "Any", "Any"]:
-    """An in-memory retriever with int8 vectors over the chunks of `meetings` (what the
-    within-meeting evaluation reads; re-embedding a whole corpus with a slower backend would
-    dominate the notebook's time). Nothing is written to disk. Also returns the row mask."""
-    chunks = base.chunks()
-    mask = chunks["meeting_id"].isin(meetings).to_numpy()
-    part = chunks[mask].reset_index(drop=True)
-    vectors = embedder.encode(list(part["text"]), batch_size=params.index.batch_size, progress=progress)
+def backend_retriever(params: "Params", base: Retriever, embedder: Embedder, mask: "Any",
+                      vectors: "Any" = None, progress: bool = True) -> tuple[Retriever, "Any"]:
+    """An in-memory retriever with `embedder`'s vectors (given, or embedded now) over the chunks
+    of `mask` (the queries' meetings: what the within-meeting evaluation reads; re-embedding a
+    whole corpus per backend would dominate the notebook's time). Nothing is written to disk."""
+    part = base.chunks()[mask].reset_index(drop=True)
+    if vectors is None:
+        vectors = embedder.encode(list(part["text"]), batch_size=params.index.batch_size, progress=progress)
     index, knobs = faiss_index.build(vectors, base.manifest.get("kind", "flat"), params.index)
-    meta = {**base.manifest, "backend": "onnx-int8", "knobs": knobs, "chunk_ids": list(part["chunk_id"])}
-    snap = store.Snapshot(index=index, vectors=vectors, chunks=part, meta=meta, version=f"{base.version}-int8")
-    return Retriever(params, snap, embedder), vectors, mask
+    backend = embedder.info.backend
+    meta = {**base.manifest, "backend": backend, "knobs": knobs, "chunk_ids": list(part["chunk_id"])}
+    snap = store.Snapshot(index=index, vectors=vectors, chunks=part, meta=meta, version=f"{base.version}-{backend}")
+    return Retriever(params, snap, embedder), vectors
+
+
+def compare_sample(queries: Sequence[dict[str, Any]], n_meetings: int) -> list[dict[str, Any]]:
+    """The queries of `n_meetings` of their meetings (0: all), picked by a stable hash of the
+    meeting id: every backend re-embeds these meetings' chunks, the rest is only asked about."""
+    import hashlib
+
+    meetings = sorted({q["meeting_id"] for q in queries}, key=lambda m: hashlib.sha256(m.encode()).hexdigest())
+    keep = set(meetings[:n_meetings] if n_meetings else meetings)
+    return [q for q in queries if q["meeting_id"] in keep]
+
+
+def prefix(backend: str) -> str:
+    """A backend's name in figure keys: onnx-int8 -> onnx_int8."""
+    return backend.replace("-", "_")
 
 
 def compare_backends(params: "Params", base: Retriever, queries: Sequence[dict[str, Any]],
-                     weights: dict[str, list[float]], ks: Sequence[int], progress: bool = True) -> dict[str, Any]:
-    """Speed (chunks/s on the same sample, and the ratio) and dense retrieval quality of int8
-    against torch. Returns figures, a table and the int8 per-query rows."""
+                     weights: dict[str, list[float]], ks: Sequence[int], progress: bool = True,
+                     backends: Sequence[str] | None = None) -> dict[str, Any]:
+    """torch and each of `backends` (default index.compare_backends) on the same inputs:
+    throughput on the same chunks (and its ratio to torch), one question's cost, the cosine of
+    its vectors to torch's, and the dense retrieval it keeps of torch's: an index of its own
+    vectors over the queries' meetings (within-meeting recall), and its questions against the
+    served index in both settings (what serve.query_backend does). The index's own backend reuses
+    the index's vectors. Returns figures, a table and the per-query rows of each backend."""
     import numpy as np
     import pandas as pd
 
-    torch_emb = base.embedder if base.embedder.info.backend == "torch" else embedder_for(params, "torch")
-    t0 = time.perf_counter()
-    int8 = embedder_for(params, "onnx-int8")  # exports once, then cached under work_dir/cache/onnx
-    load_s = time.perf_counter() - t0
+    names = ["torch", *[b for b in (backends if backends is not None else params.index.compare_backends) if b != "torch"]]
+    built_with = base.embedder.info.backend
     texts = list(base.chunks()["text"])
     sample = texts[: params.index.onnx_speed_sample]
-    speed = {"torch": throughput(torch_emb, sample, params.index.batch_size),
-             "onnx-int8": throughput(int8, sample, params.index.batch_size)}
-    speed["ratio"] = round(speed["onnx-int8"]["chunks_per_s"] / speed["torch"]["chunks_per_s"], 2)
-    speed["sample_chunks"] = len(sample)
-    speed["onnx_load_or_export_s"] = round(load_s, 2)
     questions = [q["query"] for q in queries][:50]
-    speed["torch_query_ms"] = query_ms(torch_emb, questions)
-    speed["onnx_int8_query_ms"] = query_ms(int8, questions)
-    r8, vectors, mask = int8_retriever(params, base, int8, {q["meeting_id"] for q in queries}, progress)
-    cosine = np.sum(vectors * np.asarray(base.vectors())[mask], axis=1)  # both are unit vectors
-    per_query = evaluate(r8, queries, weights, ks, methods=["dense"], progress=progress, label="onnx-int8")
-    torch_rows = evaluate(base, queries, weights, ks, methods=["dense"], progress=False, label="torch")
-    # int8 vectors exist for the queries' meetings only, so only the within-meeting setting compares.
-    per_query = per_query[per_query["setting"] == "within"]
-    # int8 questions against the torch vectors: the whole corpus exists, so both settings compare.
-    mixed = evaluate(Retriever(params, base.snapshot, int8), queries, weights, ks, methods=["dense"],
-                     progress=False, label="int8 queries, torch index")
-    both = pd.concat([torch_rows, per_query, mixed], ignore_index=True)
-    table = summary(both, [k for k in ks if k in params.index.eval_ks] or list(ks), by=("label", "setting"))
-    figures = {"onnx_speedup": speed["ratio"],
-               "torch_chunks_per_s": speed["torch"]["chunks_per_s"],
-               "onnx_int8_chunks_per_s": speed["onnx-int8"]["chunks_per_s"],
-               "torch_query_ms": speed["torch_query_ms"], "onnx_int8_query_ms": speed["onnx_int8_query_ms"],
-               "onnx_int8_cosine_to_torch_mean": round(float(cosine.mean()), 4),
-               "onnx_int8_cosine_to_torch_min": round(float(cosine.min()), 4)}
+    sampled = compare_sample(queries, params.index.compare_meetings)
+    mask = base.chunks()["meeting_id"].isin({q["meeting_id"] for q in sampled}).to_numpy()
+    speed: dict[str, Any] = {"sample_chunks": len(sample)}
+    figures: dict[str, Any] = {}
+    frames, rows_by, vectors_by = [], {}, {}
     k = 10 if 10 in ks else max(ks)
-    for prefix, rows, settings in (("onnx_int8", per_query, ("within",)),
-                                   ("int8_queries", mixed, ("within", "corpus"))):
-        for setting in settings:
-            t = torch_rows[torch_rows["setting"] == setting][f"recall@{k}"].mean()
-            q = rows[rows["setting"] == setting][f"recall@{k}"].mean()
-            figures[f"{prefix}_{setting}_recall@{k}"] = round(float(q), 4)
-            figures[f"{prefix}_{setting}_recall@{k}_retained"] = round(float(q / t), 4) if t > 0 else float("nan")
-    return {"figures": figures, "speed": speed,
-            "cosine": {"mean": figures["onnx_int8_cosine_to_torch_mean"], "min": figures["onnx_int8_cosine_to_torch_min"]},
-            "table": table, "per_query": per_query}
+    for backend in names:
+        pre = prefix(backend)
+        t0 = time.perf_counter()
+        emb = base.embedder if backend == built_with else embedder_for(params, backend)  # exports cached
+        speed[f"{backend}_load_or_export_s"] = round(time.perf_counter() - t0, 2)
+        speed[backend] = throughput(emb, sample, params.index.batch_size)
+        figures[f"{pre}_chunks_per_s"] = speed[backend]["chunks_per_s"]
+        figures[f"{pre}_query_ms"] = query_ms(emb, questions)
+        given = np.asarray(base.vectors())[mask] if backend == built_with else None
+        r, vectors_by[backend] = backend_retriever(params, base, emb, mask, given, progress)
+        own = evaluate(r, sampled, weights, ks, methods=["dense"], progress=progress, label=backend)
+        rows_by[backend] = own[own["setting"] == "within"]  # its vectors cover the queries' meetings only
+        mixed = evaluate(Retriever(params, base.snapshot, emb), queries, weights, ks, methods=["dense"],
+                         progress=False, label=f"{backend} queries, {built_with} index")
+        frames += [rows_by[backend], mixed]
+        if backend == "torch":
+            torch_mixed = mixed
+            continue
+        figures[f"{pre}_speedup"] = round(figures[f"{pre}_chunks_per_s"] / figures["torch_chunks_per_s"], 2)
+        cos = np.sum(vectors_by[backend] * vectors_by["torch"], axis=1)  # both are unit vectors
+        figures[f"{pre}_cosine_to_torch_mean"] = round(float(cos.mean()), 5)
+        figures[f"{pre}_cosine_to_torch_min"] = round(float(cos.min()), 5)
+        for key, rows, ref, settings in ((pre, rows_by[backend], rows_by["torch"], ("within",)),
+                                         (f"{pre}_queries", mixed, torch_mixed, ("within", "corpus"))):
+            for setting in settings:
+                t = ref[ref["setting"] == setting][f"recall@{k}"].mean()
+                q = rows[rows["setting"] == setting][f"recall@{k}"].mean()
+                figures[f"{key}_{setting}_recall@{k}"] = round(float(q), 4)
+                figures[f"{key}_{setting}_recall@{k}_retained"] = round(float(q / t), 4) if t > 0 else float("nan")
+    figures["fastest_kept_backend"] = fastest_kept(figures, names[1:], k=k)
+    table = summary(pd.concat(frames, ignore_index=True), [x for x in ks if x in params.index.eval_ks] or list(ks),
+                    by=("label", "setting"))
+    cosine = {b: {"mean": figures[f"{prefix(b)}_cosine_to_torch_mean"], "min": figures[f"{prefix(b)}_cosine_to_torch_min"]}
+              for b in names[1:]}
+    return {"figures": figures, "speed": speed, "cosine": cosine, "table": table, "per_query": rows_by}
+
+
+def fastest_kept(figures: dict[str, Any], backends: Sequence[str], min_retained: float = 0.99,
+                 k: int = 10) -> str:
+    """The fastest of torch and `backends` whose own vectors keep at least `min_retained` of
+    torch's within-meeting recall@k (torch when none does): what index.backend should be."""
+    best, best_rate = "torch", float(figures["torch_chunks_per_s"])
+    for b in backends:
+        kept = figures.get(f"{prefix(b)}_within_recall@{k}_retained")
+        rate = figures.get(f"{prefix(b)}_chunks_per_s")
+        if kept is not None and kept == kept and kept >= min_retained and rate is not None and rate > best_rate:
+            best, best_rate = b, float(rate)
+    return best
 
 
 def compare_backends_cached(params: "Params", base: Retriever, queries: Sequence[dict[str, Any]],

@@ -1,5 +1,5 @@
-"""Sentence embeddings: normalized float32 vectors from sentence-transformers (torch) or an int8
-ONNX export of the same model (see onnx_int8.py). Both expose `encode(texts) -> (n, dim)` and
+"""Sentence embeddings: normalized float32 vectors from sentence-transformers (torch), an int8
+ONNX export of the same model (onnx_int8.py) or that export on OpenVINO (openvino_embed.py). Both expose `encode(texts) -> (n, dim)` and
 `info` (what the index manifest records, so vectors from another model are refused;
 see model_identity.py)."""
 from __future__ import annotations
@@ -76,10 +76,15 @@ def load_embedder(index: "IndexParams", cache_dir: Path | None = None, threads: 
     dim = hash_dim(index.embedding_model)
     if dim is not None:
         return HashEmbedder(dim, index.max_seq_length or 512)
+    if index.backend in ("onnx-int8", "openvino") and cache_dir is None:
+        raise ValueError(f"the {index.backend} backend needs a cache_dir for its exported model")
     if index.backend == "onnx-int8":
-        if cache_dir is None:
-            raise ValueError("the onnx-int8 backend needs a cache_dir for its exported model")
         return OnnxInt8Embedder.from_model(index.embedding_model, cache_dir, index.max_seq_length, threads)
+    if index.backend == "openvino":
+        from minutes.index.openvino_embed import OpenVinoEmbedder
+
+        return OpenVinoEmbedder.from_model(index.embedding_model, cache_dir, index.max_seq_length, threads,
+                                           index.openvino_precision)
     return TorchEmbedder(index.embedding_model, index.device, index.max_seq_length)
 
 

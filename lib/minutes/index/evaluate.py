@@ -280,7 +280,7 @@ def results(params: "Params", per_query: "pd.DataFrame", curve: "pd.DataFrame", 
             "budget_unit": "words of the meeting's transcript", "qmsum_locator": QMSUM_LOCATOR,
             "headline": head, **tables,
             "index": {k: index_manifest.get(k) for k in keys},
-            "onnx_int8": {k: v for k, v in (onnx or {}).items() if k in ("figures", "speed", "cosine")} or None}
+            "backends": {k: v for k, v in (onnx or {}).items() if k in ("figures", "speed", "cosine")} or None}
 
 
 def save_plot(params: "Params", figure: Any, name: str = "recall_vs_budget.png") -> Path:
