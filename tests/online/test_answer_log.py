@@ -6,6 +6,7 @@ import os
 import sqlite3
 import subprocess
 import threading
+import time
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -115,6 +116,56 @@ def test_concurrent_writes_lose_nothing(log: AnswerLog) -> None:
     assert sum(r["rating"] == "down" for r in rows) == 8 * len(range(0, 50, 3))
     assert len(set(new)) == 400 and all(log.answer(a)["question"].startswith("q") for a in new[::37])
     assert sum(v["answers"] for v in log.ratings_by_version().values()) == 408
+
+
+def test_sqlite_writes_queued_together_commit_together_and_a_refused_one_fails_alone(tmp_path: Path) -> None:
+    """The SQLite writer commits what is queued as one transaction, a savepoint per statement:
+    feedback on an unknown answer (a foreign-key refusal) queued among good writes is refused
+    with the database's own error, and every other write of that transaction is stored."""
+    import sqlite3
+
+    log = SqliteAnswerLog(tmp_path / "answers.db")
+    aid = an_answer(log)
+    hold = threading.Event()
+    from minutes.online.answer_log import _Pending
+
+    gate = _Pending("SELECT 1", ())
+    original = log._commit
+
+    def held(db, batch):  # the first transaction waits until everything else is queued
+        if batch and batch[0] is gate:
+            hold.wait(10)
+        return original(db, batch)
+
+    log._commit = held  # type: ignore[method-assign]
+    log._queue.put(gate)
+    results, errors = [], []
+
+    def write(i: int) -> None:
+        try:
+            target = aid if i != 3 else "no-such-answer"
+            results.append(log.add_feedback(target, "up", f"c{i}"))
+        except sqlite3.IntegrityError as exc:
+            errors.append((i, exc))
+
+    threads = [threading.Thread(target=write, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for _ in range(200):
+        if log._queue.qsize() == 6:
+            break
+        time.sleep(0.01)
+    batches = []
+    log._commit = lambda db, batch: (batches.append(len(batch)), held(db, batch))[1]  # type: ignore[method-assign]
+    hold.set()
+    for t in threads:
+        t.join(10)
+    assert [i for i, _ in errors] == [3] and "FOREIGN KEY" in str(errors[0][1])
+    assert sorted(r["correction"] for r in log.feedback(aid)) == [f"c{i}" for i in range(6) if i != 3]
+    assert len(results) == 5 and batches == [6]
+    log.close()
+    with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+        an_answer(log)
 
 
 @pytest.mark.parametrize("kwargs, status, words", [
