@@ -76,6 +76,10 @@ def load_embedder(index: "IndexParams", cache_dir: Path | None = None, threads: 
     dim = hash_dim(index.embedding_model)
     if dim is not None:
         return HashEmbedder(dim, index.max_seq_length or 512)
+    if index.backend == "auto":
+        from minutes.index.openvino_embed import resolve_backend
+
+        index = index.model_copy(update={"backend": resolve_backend("auto")})
     if index.backend in ("onnx-int8", "openvino") and cache_dir is None:
         raise ValueError(f"the {index.backend} backend needs a cache_dir for its exported model")
     if index.backend == "onnx-int8":

@@ -25,6 +25,24 @@ IR_FILE = "model.xml"
 PRECISIONS = {"bf16": "bf16", "f32": "f32"}
 
 
+def runs_bfloat16() -> bool:
+    """Whether OpenVINO computes in bfloat16 on this CPU by default (it does where the CPU has
+    AMX or AVX512-BF16): where it does not, its fp32 is no faster than torch."""
+    try:
+        import openvino as ov
+
+        return bool(ov.Core().get_property("CPU", "INFERENCE_PRECISION_HINT") == ov.Type.bf16)
+    except Exception:  # not installed, or no CPU plugin: torch
+        return False
+
+
+def resolve_backend(backend: str) -> str:
+    """`auto` as the backend this machine runs fastest at torch's quality: openvino or torch."""
+    if backend != "auto":
+        return backend
+    return "openvino" if runs_bfloat16() else "torch"
+
+
 def _ov_version() -> str:
     import openvino
 
