@@ -87,3 +87,25 @@ def test_stop_ends_the_process_group(tmp_path: Path) -> None:
     child.wait(timeout=20)  # SIGTERM reached the group, not only the leader
     assert not alive(child.pid)
     assert svc.stop() is False
+
+
+def test_a_port_held_by_a_server_we_did_not_start_is_refused(tmp_path: Path) -> None:
+    """A server of another work dir (or one whose store was deleted) answers the health check:
+    starting ours must fail clearly instead of adopting it."""
+    import http.server
+    import threading
+
+    from minutes.platform.processes import ForeignService
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        svc = Service("mlflow", tmp_path, f"http://127.0.0.1:{server.server_address[1]}/")
+        with pytest.raises(ForeignService, match="not with a mlflow this work dir started"):
+            svc.start([sys.executable, "-c", "pass"])
+        assert not svc.pid_file.exists()
+        svc.write_pid(os.getpid())  # ours (this process) holds it: reused, not started again
+        assert svc.start([sys.executable, "-c", "raise SystemExit(3)"]) == os.getpid()
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -114,7 +114,7 @@ def start(name: str, params: Params, overrides: list[str]) -> dict[str, str]:
     svc = service(name, params)
     stamp = svc.state_dir / f"{name}.deployed"
     want = fingerprint(name, params, overrides)
-    healthy = svc.healthy()
+    healthy = svc.check_ours()  # a foreign server on the port is an error, never "kept"
     current = healthy and stamp.is_file() and stamp.read_text().strip() == want
     action = "kept" if current else ("restarted" if healthy else "started")
     if healthy and not current:

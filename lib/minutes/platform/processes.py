@@ -48,6 +48,10 @@ def alive(pid: int, started_by: float | None = None) -> bool:
         return True
 
 
+class ForeignService(RuntimeError):
+    """The port answers, but not with a process this work dir started."""
+
+
 @dataclass
 class Service:
     """A long-running process started in its own process group, tracked by a pid file."""
@@ -89,10 +93,23 @@ class Service:
         except (urllib.error.URLError, OSError, ValueError):
             return False
 
+    def check_ours(self) -> bool:
+        """Whether the health URL answers (False: nothing does). Raises ForeignService when it
+        answers but the pid file names no live process: another checkout's or work dir's server
+        holds the port, and reusing it would read and write that one's data (or none: a server
+        whose store was deleted answers its health check and then 503 to every write)."""
+        if not self.healthy():
+            return False
+        if self.pid() is None:
+            raise ForeignService(f"{self.health_url.rsplit('/', 1)[0]} answers, but not with a {self.name} "
+                                 "this work dir started (another checkout or work dir holds the port): "
+                                 "stop that one, or give this profile another port")
+        return True
+
     def start(self, argv: list[str], env: dict[str, str] | None = None, wait_s: float = 90.0) -> int:
-        """Start unless already healthy; wait until the health URL answers. Returns the pid."""
-        if self.healthy():
-            return self.pid() or -1
+        """Start unless already running (ours); wait until the health URL answers. Returns the pid."""
+        if self.check_ours():
+            return int(self.pid() or -1)
         self.state_dir.mkdir(parents=True, exist_ok=True)
         log = self.log_file.open("ab")
         proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,

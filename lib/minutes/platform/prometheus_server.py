@@ -143,7 +143,7 @@ def ensure_server(params: Params, targets: dict[str, str] | None = None, wait_s:
     m = params.monitor
     svc = local_service(params)
     cfg = write_config(params, targets)
-    if svc.healthy():
+    if svc.check_ours():
         reload(params)
         return server_url(params)
     svc.start([binary(), f"--config.file={cfg}", f"--storage.tsdb.path={prometheus_dir(params) / 'data'}",
