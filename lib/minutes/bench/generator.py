@@ -25,7 +25,7 @@ def _one(name: str, profile: str, n_queries: int, queue: Any) -> None:
 
     from minutes.config import load_params
     from minutes.evaluate import scoring, stage
-    from minutes.evaluate.systems import generator_predictions
+    from minutes.evaluate.systems import generator_predictions, token_budgets
     from minutes.generate.base import base_cache_dir, resolve_base
     from minutes.generate.generator import Generator
 
@@ -38,7 +38,7 @@ def _one(name: str, profile: str, n_queries: int, queue: Any) -> None:
     prep = stage.prepare(params)
     contexts = prep.contexts[:n_queries]
     t0 = time.perf_counter()
-    rows = generator_predictions(gen, contexts, params.evaluate.batch_size, params.evaluate.max_new_tokens, {})
+    rows = generator_predictions(gen, contexts, params.evaluate.batch_size, token_budgets(params), {})
     gen_s = time.perf_counter() - t0
     preds = [r["prediction"] for r in rows]
     new_tokens = sum(len(gen.tokenizer(p, add_special_tokens=False)["input_ids"]) for p in preds)
