@@ -21,8 +21,6 @@ from minutes.io import atomic_path, write_json
 
 log = logging.getLogger(__name__)
 IR_FILE = "model.xml"
-#: openvino's names for the precision hint of `index.openvino_precision`.
-PRECISIONS = {"bf16": "bf16", "f32": "f32"}
 
 
 def runs_bfloat16() -> bool:
@@ -73,7 +71,7 @@ class OpenVinoEmbedder(PooledEncoder):
         self._load_meta(folder, name)
         config: dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY"}
         if precision != "auto":
-            config["INFERENCE_PRECISION_HINT"] = PRECISIONS[precision]
+            config["INFERENCE_PRECISION_HINT"] = precision  # "bf16" or "f32": OpenVINO's own names
         if threads:
             config["INFERENCE_NUM_THREADS"] = int(threads)
         self.compiled = ov.Core().compile_model(str(folder / IR_FILE), "CPU", config)
