@@ -64,3 +64,12 @@ def test_rejects_a_non_positive_budget() -> None:
 
 def test_helpers() -> None:
     assert content_terms("What did the designers discuss about buttons?") == {"design", "button"}
+
+
+def test_line_terms_are_the_content_terms_of_the_line() -> None:
+    from minutes.answer.extractive import _line_terms
+
+    for line in ("The designers discussed the buttons and button shapes", "um yeah okay", "",
+                 "Batteries, batteries: the battery life of the remote controls"):
+        terms = _line_terms(line)
+        assert len(terms) == len(set(terms)) and set(terms) == content_terms(line), line

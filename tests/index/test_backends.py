@@ -170,3 +170,23 @@ def test_auto_takes_openvino_only_where_the_cpu_runs_bfloat16(monkeypatch: pytes
     assert openvino_embed.resolve_backend("auto") == "openvino"
     with pytest.raises(ValueError, match="runs on CPU"):
         IndexParams(backend="auto", device="cuda")
+
+
+def test_the_export_tokenizer_encodes_as_transformers_does(built: dict[str, Any]) -> None:
+    """The exported backends tokenize with `tokenizers` alone (transformers would bring torch into
+    the service): ids, masks and type ids equal AutoTokenizer's, truncation and padding included."""
+    from transformers import AutoTokenizer
+
+    from minutes.index.embed import embedder_for
+    from minutes.index.onnx_export import TOKENIZER_DIR, pad
+
+    other = embedder_for(built["params"], "onnx-int8")
+    folder = other.folder / TOKENIZER_DIR
+    texts = ["Teachers asked for a pay rise.", "", "Ünïcode — naïve café 漢字 {vocalsound}",
+             "word " * (other.max_seq_length + 40), "A: the remote\nB: yes, the battery"]
+    reference = AutoTokenizer.from_pretrained(str(folder))
+    want = reference.pad(reference(texts, truncation=True, max_length=other.max_seq_length), return_tensors="np")
+    got = pad(other.tokenizer.encode_batch(texts))
+    for name in ("input_ids", "attention_mask", "token_type_ids"):
+        assert np.array_equal(got[name], want[name]), name
+    assert got["input_ids"].shape[1] == other.max_seq_length  # the long text was cut, the rest padded

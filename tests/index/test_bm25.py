@@ -130,3 +130,40 @@ def test_rrf_by_hand() -> None:
 
 def test_rrf_ties_keep_first_appearance() -> None:
     assert [r for r, _ in rrf([[5, 6], [6, 5]], k=60)] == [5, 6]
+
+
+def _random_texts(rng: np.random.Generator, n: int) -> list[str]:
+    words = ["battery", "remote", "budget", "yellow", "rubber", "campaign", "design", "speech", "screen", "price"]
+    return [" ".join(rng.choice(words, int(rng.integers(0, 8)))) for _ in range(n)]
+
+
+def test_top_is_the_full_ranking_cut_at_k(tmp_path: Path) -> None:
+    """`top` ranks from postings alone, in memory and read by pread, yet gives exactly the stable
+    full sort of `scores` (unmatched chunks, score 0, fill the ranking in row order)."""
+    from minutes.index.ranking import top_k
+
+    rng = np.random.default_rng(11)
+    texts = _random_texts(rng, 120)
+    bm = Bm25(texts, k1=1.2, b=0.75)
+    bm.save(tmp_path / "bm25")
+    preads = Bm25.load(tmp_path / "bm25", mmap=True)
+    assert preads.postings._files  # the service's load reads postings positionally
+    queries = ["battery", "remote budget budget", "yellow price screen", "nothing matches", "speech design battery"]
+    for q in queries:
+        full = bm.scores(q)
+        assert np.array_equal(preads.scores(q), full), q
+        for rows in (None, np.arange(30, 55), np.sort(rng.choice(120, 17, replace=False))):
+            cand = np.arange(120) if rows is None else rows
+            for k in (1, 5, 10, 60, 200):
+                want = top_k(full[cand], cand, k)
+                for b in (bm, preads):
+                    got = b.top(q, k, rows)
+                    assert got[0].tolist() == want[0].tolist() and got[1].tolist() == want[1].tolist(), (q, k)
+
+
+def test_loaded_postings_refuse_a_file_that_does_not_match(tmp_path: Path) -> None:
+    bm = Bm25(TEXTS)
+    bm.save(tmp_path / "bm25")
+    np.save(tmp_path / "bm25" / "data.csc.index.npy", np.zeros(3, np.float32))
+    with pytest.raises(ValueError, match="not the 1-d postings array"):
+        Bm25.load(tmp_path / "bm25", mmap=True)

@@ -139,19 +139,6 @@ def test_persistence_round_trip(tmp_path: Path) -> None:
     assert loaded.bm25 is None and "bm25" not in loaded.meta  # written without one
 
 
-def test_top_k_equals_a_stable_full_sort() -> None:
-    from minutes.index.retriever import _top
-
-    rng = np.random.default_rng(3)
-    for _ in range(200):
-        n = int(rng.integers(1, 80))
-        scores = rng.integers(0, 4, n).astype(np.float32)  # many ties
-        rows, k = np.arange(n) * 7, int(rng.integers(1, 90))
-        order = np.argsort(-scores, kind="stable")[:k]
-        got_rows, got_scores = _top(scores, rows, k)
-        assert got_rows.tolist() == rows[order].tolist() and got_scores.tolist() == scores[order].tolist()
-
-
 def test_bm25_persists_with_its_version(tmp_path: Path) -> None:
     """The BM25 written with a version is loaded with it and scores like the one written."""
     import faiss

@@ -27,7 +27,8 @@ def column_numpy(column: Any) -> "np.ndarray":
     return np.concatenate(parts)
 
 
-def _numeric_dtype(t: Any) -> "np.dtype | None":
+def numeric_dtype(t: Any) -> "np.dtype | None":
+    """The numpy dtype of an Arrow integer or float type (None for others), without pandas."""
     import numpy as np
     import pyarrow as pa
 
@@ -53,7 +54,7 @@ def _array_numpy(a: Any, null_code: int | None = None) -> "np.ndarray":
     import numpy as np
     import pyarrow as pa
 
-    dtype = _numeric_dtype(a.type)
+    dtype = numeric_dtype(a.type)
     if dtype is not None:
         values = np.frombuffer(a.buffers()[1], dtype=dtype, count=len(a), offset=a.offset * dtype.itemsize)
         if a.null_count == 0:

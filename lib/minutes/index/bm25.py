@@ -10,14 +10,20 @@ tokenized by `minutes.text.content_words` (documents and queries alike):
                   more than half the chunks) FLOOR x the mean idf over the vocabulary
 
 bm25s precomputes every (document, term) score once, so a query costs the postings of its terms
-(numpy over a CSC matrix) instead of a Python loop over every chunk. Its IDF variants either
+(numpy over a CSC matrix) instead of a Python loop over every chunk. `top` ranks from those
+postings alone: within a meeting only the postings in the meeting's rows (found by binary search:
+a term's chunk rows are stored ascending), across the corpus only the chunks holding a query term.
+A service reads the postings with pread from the saved arrays (`Postings`), so they stay in the
+page cache instead of its resident memory. Its IDF variants either
 clip the negative ones to 0 or use another formula, so we index with one whose IDF is always
 positive (Lucene's) and rescale each term's column to the IDF above; bm25s also leaves out the
 (k1 + 1) factor (no ranking changes), which `scores` multiplies back.
 """
 from __future__ import annotations
 
+import os
 import sys
+import weakref
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
@@ -54,6 +60,68 @@ def _bm25s() -> ModuleType:
     return bm25s
 
 
+class Postings:
+    """The columns of the score matrix (per term: the rows of the chunks holding it, ascending,
+    and their scores), in memory or read with pread from the .npy files bm25s saved.
+
+    A mapped file counts in a process's RSS every page it touched (and the kernel maps up to
+    64 KB around each touch): after a few hundred corpus-wide questions at 100k chunks that was
+    the whole 62 MB. Read positionally, the bytes come from the page cache (the files are
+    prefetched) and only a query's few postings are ever the service's memory."""
+
+    def __init__(self, indptr: "np.ndarray", indices: "np.ndarray", data: "np.ndarray") -> None:
+        import numpy as np
+
+        self.indptr = np.asarray(indptr, dtype=np.int64)
+        self._indices, self._data = indices, data
+        self._files: dict[str, tuple[int, int, "np.dtype"]] = {}
+
+    @classmethod
+    def from_files(cls, indptr: "np.ndarray", indices: Path, data: Path) -> "Postings":
+        import numpy as np
+
+        self = cls(indptr, np.zeros(0, np.int32), np.zeros(0, np.float32))
+        for name, path in (("indices", indices), ("data", data)):
+            with open(path, "rb") as fh:
+                version = np.lib.format.read_magic(fh)
+                read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                               else np.lib.format.read_array_header_2_0)
+                shape, fortran, dtype = read_header(fh)
+                if fortran or len(shape) != 1 or shape[0] != int(self.indptr[-1]):
+                    raise ValueError(f"{path.name}: not the 1-d postings array its indptr describes")
+                offset = fh.tell()
+            fd = os.open(path, os.O_RDONLY)
+            weakref.finalize(self, os.close, fd)
+            self._files[name] = (fd, offset, np.dtype(dtype))
+        return self
+
+    def _read(self, name: str, a: int, z: int) -> "np.ndarray":
+        import numpy as np
+
+        if name not in self._files:
+            return np.asarray((self._indices if name == "indices" else self._data)[a:z])
+        fd, offset, dtype = self._files[name]
+        size = (z - a) * dtype.itemsize
+        raw = os.pread(fd, size, offset + a * dtype.itemsize) if size else b""
+        while len(raw) < size:  # a short read (signals, huge ranges): read the rest
+            more = os.pread(fd, size - len(raw), offset + a * dtype.itemsize + len(raw))
+            if not more:
+                raise OSError(f"BM25 postings file {name} ends early")
+            raw += more
+        return np.frombuffer(raw, dtype=dtype)
+
+    def term(self, t: int, lo: int | None = None, hi: int | None = None) -> tuple["np.ndarray", "np.ndarray"]:
+        """Term `t`'s (rows, scores); with `lo`/`hi`, only rows in [lo, hi)."""
+        import numpy as np
+
+        a, z = int(self.indptr[t]), int(self.indptr[t + 1])
+        rows = self._read("indices", a, z)
+        if lo is not None:
+            i, j = int(np.searchsorted(rows, lo, "left")), int(np.searchsorted(rows, hi, "left"))
+            rows, a, z = rows[i:j], a + i, a + j
+        return rows, self._read("data", a, z)
+
+
 def _token_ids(texts: Iterable[str], vocab: dict[str, int]) -> list[list[int]]:
     """Each text's content words as ids, new words added to `vocab`: lists of shared ints
     instead of a string per word (100k chunks of QMSum hold millions of words)."""
@@ -83,6 +151,14 @@ class Bm25:
         self.offsets = np.cumsum([0] + [len(d) for d in docs], dtype=np.int64)
         self.ids = np.fromiter(itertools.chain.from_iterable(docs), dtype=np.int32, count=int(self.offsets[-1]))
         self._rescale_idf()
+        s = self.model.scores
+        self.postings = Postings(s["indptr"], s["indices"], s["data"])
+        step = np.diff(np.asarray(s["indices"], dtype=np.int64))
+        inside = np.ones(len(step), dtype=bool)
+        cut = np.asarray(s["indptr"][1:-1], dtype=np.int64) - 1  # steps across a term boundary
+        inside[cut[(cut >= 0) & (cut < len(step))]] = False
+        if not (step[inside] > 0).all():
+            raise RuntimeError("bm25s stored a term's chunk rows out of order; Bm25.top needs them ascending")
 
     def _rescale_idf(self) -> None:
         """Turn each term's column from bm25s's Lucene IDF into the Okapi IDF of the docstring."""
@@ -116,12 +192,17 @@ class Bm25:
         folder = Path(folder)
         self = cls.__new__(cls)
         self.model = bm25s.BM25.load(str(folder), mmap=mmap)
-        if mmap:  # a query reads the postings of its terms: from the page cache, not the disk
+        s = self.model.scores
+        if mmap:  # a query preads the postings of its terms: from the page cache, not the disk
             from minutes.index.page_cache import prefetch
 
             for arrays in folder.glob("*.csc.index.npy"):
                 prefetch(arrays)
-        self.n = int(self.model.scores["num_docs"])
+            self.postings = Postings.from_files(np.asarray(s["indptr"]), folder / "indices.csc.index.npy",
+                                                folder / "data.csc.index.npy")
+        else:
+            self.postings = Postings(s["indptr"], s["indices"], s["data"])
+        self.n = int(s["num_docs"])
         self.ids = np.load(folder / IDS_FILE, mmap_mode="r")
         self.offsets = np.load(folder / OFFSETS_FILE)
         if len(self.offsets) != self.n + 1 or int(self.offsets[-1]) != len(self.ids):
@@ -156,18 +237,57 @@ class Bm25:
         return {"k1": self.k1, "b": self.b, "variant": VARIANT, "tokenizer": TOKENIZER, "n": self.n,
                 "vocabulary": len(self.model.vocab_dict)}
 
+    def _term_ids(self, query: str) -> list[int]:
+        return [int(t) for t in self.model.get_tokens_ids(content_words(query))]
+
     def scores(self, query: str, rows: "Sequence[int] | np.ndarray | None" = None) -> "np.ndarray":
         """Okapi BM25 of `query` for every row (or for `rows`, in their order), float32."""
         import numpy as np
 
-        ids = self.model.get_tokens_ids(content_words(query))
-        if ids:
-            full = self.model.get_scores_from_ids(ids) * np.float32(self.k1 + 1)
-        else:
-            full = np.zeros(self.n, np.float32)
+        full = np.zeros(self.n, np.float32)
+        for t in self._term_ids(query):  # a term's rows are distinct: += adds each posting once
+            at, score = self.postings.term(t)
+            full[at] += score
+        full *= np.float32(self.k1 + 1)
         if rows is None:
-            return full.astype(np.float32, copy=False)
-        return full[np.asarray(rows, dtype=np.int64)].astype(np.float32, copy=False)
+            return full
+        return full[np.asarray(rows, dtype=np.int64)]
+
+    def top(self, query: str, k: int, rows: "np.ndarray | None" = None) -> tuple["np.ndarray", "np.ndarray"]:
+        """The k best (rows, scores) among all rows or among `rows` (ascending), best first, ties
+        in row order: what `top_k(scores(query, rows), rows, k)` gives, chunks no query term
+        matched included (score 0) where fewer than k did, without scoring every row."""
+        import numpy as np
+
+        from minutes.index.ranking import top_k
+
+        ids = self._term_ids(query)
+        if rows is not None:
+            rows = np.asarray(rows, dtype=np.int64)
+            acc = np.zeros(len(rows), np.float32)
+            if len(rows):
+                lo, hi = int(rows[0]), int(rows[-1]) + 1
+                for t in ids:
+                    at, score = self.postings.term(t, lo, hi)
+                    pos = np.searchsorted(rows, at)
+                    hit = rows[np.minimum(pos, len(rows) - 1)] == at
+                    acc[pos[hit]] += score[hit]
+            return top_k(acc * np.float32(self.k1 + 1), rows, k)
+        full = np.zeros(self.n, np.float32)
+        for t in ids:
+            at, score = self.postings.term(t)
+            full[at] += score
+        matched = np.flatnonzero(full)
+        scored = full[matched] * np.float32(self.k1 + 1)
+        if (scored < 0).any():  # a negative score ranks below unmatched chunks: rank them all
+            return top_k(full * np.float32(self.k1 + 1), np.arange(self.n), k)
+        best_rows, best = top_k(scored, matched, k)
+        if len(best_rows) >= k or len(best_rows) == self.n:
+            return best_rows, best
+        taken = set(best_rows.tolist())
+        pad = [r for r in range(min(self.n, k + len(taken))) if r not in taken][:k - len(best_rows)]
+        return (np.concatenate([best_rows, np.asarray(pad, dtype=np.int64)]),
+                np.concatenate([best, np.zeros(len(pad), np.float32)]))
 
 
 def rrf(rankings: Sequence[Sequence[int]], k: int = 60) -> list[tuple[int, float]]:

@@ -78,11 +78,44 @@ def export_onnx(name: str, folder: Path, backend: str, max_seq_length: int | Non
         torch.onnx.export(Encoder(), tuple(enc[n] for n in names), str(folder / FP32_FILE), dynamo=False,
                           input_names=names, output_names=["last_hidden_state"], opset_version=17,
                           dynamic_axes={n: {0: "batch", 1: "seq"} for n in names + ["last_hidden_state"]})
+    if tokenizer.pad_token_id != 0 or getattr(tokenizer, "pad_token_type_id", 0) != 0:
+        raise ValueError(f"the {backend} backend pads with id 0; {name}'s tokenizer pads with "
+                         f"{tokenizer.pad_token_id}")
+    if not getattr(tokenizer, "is_fast", False):
+        raise ValueError(f"the {backend} backend needs a fast tokenizer (tokenizer.json) for {name}")
     tokenizer.save_pretrained(str(folder / TOKENIZER_DIR))
     meta = {"name": name, "source": source, "inputs": names, "dim": int(st.get_embedding_dimension()),
             "max_seq_length": int(st.max_seq_length), "fingerprint": fingerprint(st)}
     write_json(folder / META_FILE, meta)
     return meta
+
+
+def load_tokenizer(folder: Path, max_seq_length: int) -> Any:
+    """The export's fast tokenizer (tokenizer.json) on the `tokenizers` library, truncating at
+    `max_seq_length` like `AutoTokenizer(texts, truncation=True, max_length=...)`: transformers
+    would import torch into the service for it (a query embedder is meant to spare it torch)."""
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(Path(folder) / "tokenizer.json"))
+    tokenizer.no_padding()  # `pad` pads each batch to its longest text
+    tokenizer.enable_truncation(max_length=max_seq_length)
+    return tokenizer
+
+
+def pad(encodings: Sequence[Any]) -> dict[str, "np.ndarray"]:
+    """A batch of `tokenizers` encodings as int64 arrays padded on the right with 0 (the pad id
+    and pad type id of BERT-style tokenizers, which export_onnx checks), like transformers' `pad`."""
+    import numpy as np
+
+    width = max(len(e.ids) for e in encodings)
+    out = {n: np.zeros((len(encodings), width), dtype=np.int64)
+           for n in ("input_ids", "attention_mask", "token_type_ids")}
+    for row, e in enumerate(encodings):
+        n = len(e.ids)
+        out["input_ids"][row, :n] = e.ids
+        out["attention_mask"][row, :n] = e.attention_mask
+        out["token_type_ids"][row, :n] = e.type_ids
+    return out
 
 
 class PooledEncoder:
@@ -93,13 +126,11 @@ class PooledEncoder:
     _run: Callable[[dict[str, "np.ndarray"]], "np.ndarray"]
 
     def _load_meta(self, folder: Path, name: str) -> None:
-        from transformers import AutoTokenizer
-
         meta = read_json(folder / META_FILE)
         self.folder = folder
         self.inputs: list[str] = meta["inputs"]
-        self.tokenizer = AutoTokenizer.from_pretrained(str(folder / TOKENIZER_DIR))
         self.max_seq_length = int(meta["max_seq_length"])
+        self.tokenizer = load_tokenizer(folder / TOKENIZER_DIR, self.max_seq_length)
         # Same model identity as the torch embedder: these vectors live in the same space.
         self.info = ModelInfo(name=name, source=meta["source"], dim=int(meta["dim"]),
                               max_seq_length=self.max_seq_length, fingerprint=meta["fingerprint"],
@@ -129,11 +160,11 @@ class PooledEncoder:
         out = np.zeros((len(texts), self.info.dim), dtype=np.float32)
         if not len(texts):
             return out
-        enc = self.tokenizer(list(texts), truncation=True, max_length=self.max_seq_length)
-        for idx in tqdm(self.batches([len(x) for x in enc["input_ids"]], batch_size),
+        enc = self.tokenizer.encode_batch(list(texts))
+        for idx in tqdm(self.batches([len(e.ids) for e in enc], batch_size),
                         desc=f"embed ({self.backend})", disable=not progress):
-            padded = self.tokenizer.pad({n: [enc[n][i] for i in idx] for n in enc.keys()}, return_tensors="np")
-            hidden = self._run({n: np.asarray(padded[n], dtype=np.int64) for n in self.inputs})
+            padded = pad([enc[i] for i in idx])
+            hidden = self._run({n: padded[n] for n in self.inputs})
             mask = padded["attention_mask"][..., None].astype(np.float32)
             vec = (hidden * mask).sum(1) / np.clip(mask.sum(1), 1e-9, None)
             out[idx] = vec / np.clip(np.linalg.norm(vec, axis=1, keepdims=True), 1e-12, None)

@@ -23,8 +23,10 @@ from minutes import schema
 from minutes.index import chunks as chunk_table
 from minutes.index import faiss_index, store
 from minutes.index.arrow_numpy import column_numpy, dictionary_codes
+from minutes.index.arrow_pread import PreadColumn
 from minutes.index.bm25 import Bm25, rrf
 from minutes.index.embed import Embedder, embedder_for
+from minutes.index.ranking import top_k
 
 if TYPE_CHECKING:
     import numpy as np
@@ -68,6 +70,9 @@ class _View:
         self.snap = snap
         self.table = snap.table.select([c for c in chunk_table.HIT_COLUMNS if c in snap.table.column_names])
         self._columns = [(name, self.table.column(name)) for name in self.table.column_names]
+        if snap.table_file is not None and "text" in self.table.column_names:  # mapped: text by pread
+            self._columns = [(name, PreadColumn(snap.table_file, col, name) if name == "text" else col)
+                             for name, col in self._columns]
         self.n = len(snap)
         held = faiss_index.stored_vectors(snap.index)
         #: what exact (filtered) scoring reads: the index's own vectors when it holds them
@@ -108,7 +113,7 @@ class _View:
         out = []
         for rank, (row, score) in enumerate(zip(rows, scores), 1):
             r = int(row)
-            rec = {name: col[r].as_py() for name, col in self._columns}
+            rec = {name: col[r] if isinstance(col, PreadColumn) else col[r].as_py() for name, col in self._columns}
             rec["speakers"] = [str(x) for x in rec["speakers"] or []]
             rec.update(utt_start=int(rec["utt_start"]), utt_end=int(rec["utt_end"]), start=float(rec["start"]),
                        end=float(rec["end"]), score=float(score), rank=rank)
@@ -132,18 +137,6 @@ def setting_of(meeting_id: str | None) -> str:
     return "corpus" if meeting_id is None else "within"
 
 
-def _top(scores: "np.ndarray", rows: "np.ndarray", k: int) -> tuple["np.ndarray", "np.ndarray"]:
-    """The k best (rows, scores), best first; ties broken by row order (stable). Partitions
-    first, so a corpus-wide ranking of 100k chunks sorts only those tied with the k-th best."""
-    import numpy as np
-
-    if 0 < k < len(scores):
-        kth = np.partition(scores, len(scores) - k)[len(scores) - k]
-        cand = np.flatnonzero(scores >= kth)  # row order, ties with the k-th included
-        order = cand[np.argsort(-scores[cand], kind="stable")[:k]]
-    else:
-        order = np.argsort(-scores, kind="stable")[:k]
-    return rows[order], scores[order]
 
 
 class Retriever:
@@ -318,9 +311,7 @@ class Retriever:
             if method == "dense":
                 rows, scores = dense[i]
             else:
-                rows_i = row_sets[i]
-                cand = np.arange(view.n) if rows_i is None else rows_i
-                bm_rows, bm_scores = _top(view.bm25.scores(queries[i], rows_i), cand, depth)
+                bm_rows, bm_scores = view.bm25.top(queries[i], depth, row_sets[i])
                 if method == "bm25":
                     rows, scores = bm_rows, bm_scores
                 else:
@@ -390,7 +381,7 @@ class Retriever:
             if len(rows) == 0:
                 out[i] = (rows, np.zeros(0, np.float32))
             elif len(rows) <= self.p.exact_filter_max:
-                out[i] = _top(np.asarray(view.exact_vectors[rows] @ qv[i], dtype=np.float32), rows, k)
+                out[i] = top_k(np.asarray(view.exact_vectors[rows] @ qv[i], dtype=np.float32), rows, k)
             else:
                 scores, ids = faiss_index.search(snap.index, qv[i:i + 1], k, rows)
                 keep = ids[0] >= 0
@@ -409,7 +400,7 @@ class Retriever:
         df = chunk_table.validate(df, "added chunks")
         with self._write_lock, store.write_lock(self.stage_dir):
             base = self._latest()
-            clash = sorted(set(df["chunk_id"]) & set(base.meta["chunk_ids"]))
+            clash = sorted(set(df["chunk_id"]) & set(base.table.column("chunk_id").to_pylist()))
             if clash:
                 raise ValueError(f"{len(clash)} chunk ids are already indexed (first: {clash[0]!r}); "
                                  "a changed meeting needs a rebuild, not an add")

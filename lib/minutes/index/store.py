@@ -88,6 +88,8 @@ class Snapshot:
         self.bm25 = bm25
         self._chunks = chunks
         self._table = table
+        #: the IPC file `table` is mapped from (read_current with mmap), for positional text reads
+        self.table_file: Path | None = None
         self._lock = threading.Lock()
 
     @property
@@ -175,11 +177,12 @@ def load_vectors(path: Path, mmap: bool = False) -> "np.ndarray":
 def read_table(folder: Path, mmap: bool = False) -> "pa.Table":
     """The chunk table of a version folder: mapped (zero-copy) or read into memory."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     folder = Path(folder)
     path = folder / CHUNKS_FILE
     if not path.is_file() and (folder / LEGACY_CHUNKS_FILE).is_file():
+        import pyarrow.parquet as pq  # only for versions written before the IPC file (a service would carry it)
+
         return pq.read_table(folder / LEGACY_CHUNKS_FILE)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no chunk table")
@@ -223,6 +226,9 @@ def write_version(stage_dir: Path, index: Any, vectors: "np.ndarray", chunks: "p
     number = int(_VERSION.match(existing[-1]).group(1)) + 1 if existing else 1
     version = f"v{number:04d}"
     meta = {**meta, "version": version, "written_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    if "chunk_ids" not in meta:  # a service's snapshot leaves them to its table (read_current)
+        ids = chunks.column("chunk_id") if hasattr(chunks, "column") else chunks["chunk_id"]
+        meta["chunk_ids"] = [str(c) for c in (ids.to_pylist() if hasattr(ids, "to_pylist") else ids)]
     if bm25 is not None:
         if bm25.n != len(chunks):
             raise ValueError(f"BM25 holds {bm25.n} chunks, the chunk table {len(chunks)}")
@@ -302,4 +308,9 @@ def read_current(stage_dir: Path, mmap: bool = False) -> Snapshot:
                                 f"vectors {vectors.shape[1]}, manifest {meta.get('dim')}")
     if table.column("chunk_id").to_pylist() != meta["chunk_ids"]:
         raise _mismatch(folder, f"index version {version}: the chunk table and index.json list different chunk ids")
-    return Snapshot(index=index, vectors=vectors, table=table, meta=meta, version=version, bm25=bm25)
+    if mmap:  # a service: the mapped table's chunk_id column holds them (100k strings are ~7 MB)
+        meta = {k: v for k, v in meta.items() if k != "chunk_ids"}
+    snap = Snapshot(index=index, vectors=vectors, table=table, meta=meta, version=version, bm25=bm25)
+    if mmap and (folder / CHUNKS_FILE).is_file():
+        snap.table_file = folder / CHUNKS_FILE
+    return snap

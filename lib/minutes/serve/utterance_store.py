@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from minutes.index.arrow_numpy import column_numpy
+from minutes.index.arrow_numpy import column_numpy, dictionary_codes
 from minutes.io import read_json, write_json
 
 if TYPE_CHECKING:
@@ -73,14 +73,19 @@ def _build(jsonl: Path) -> "pa.Table":
 class UtteranceTable:
     """Read-only utterances by meeting: `rows(m)`, `span(m, lo, hi)`, `info(m)`."""
 
-    def __init__(self, table: "pa.Table", meetings: dict[str, dict[str, Any]] | None = None) -> None:
-        """`meetings`: what `summarize` computed for this table (else computed here)."""
+    def __init__(self, table: "pa.Table", meetings: dict[str, dict[str, Any]] | None = None,
+                 mapped_from: Path | None = None) -> None:
+        """`meetings`: what `summarize` computed for this table (else computed here);
+        `mapped_from`: the IPC file `table` is mapped from (its text is then read by pread)."""
         self.table = table
         meetings = meetings if meetings is not None else summarize(table)
         self._where = {m: (int(v["rows"][0]), int(v["rows"][1])) for m, v in meetings.items()}
-        self._info = {m: {k: x for k, x in v.items() if k != "rows"} for m, v in meetings.items()}
-        self._idx: "np.ndarray" = column_numpy(table.column("idx"))  # zero-copy: paged in as spans are read
-        self._reader = _RangeReader(table)
+        names: dict[str, str] = {}  # one string per speaker name: a name recurs across meetings
+        self._info = {m: {k: [names.setdefault(x_, x_) for x_ in x] if k == "speakers" else x
+                          for k, x in v.items() if k != "rows"} for m, v in meetings.items()}
+        self._reader = _RangeReader(table, mapped_from)
+        #: turn numbers, to find a span's rows: read by pread with the span when mapped, else viewed
+        self._idx: "np.ndarray | None" = None if mapped_from is not None else column_numpy(table.column("idx"))
 
     @classmethod
     def open(cls, jsonl: Path, cache_dir: Path) -> "UtteranceTable":
@@ -106,7 +111,7 @@ class UtteranceTable:
         except (FileNotFoundError, ValueError):
             meetings = summarize(table)
             write_json(facts, meetings)
-        return cls(table, meetings)
+        return cls(table, meetings, mapped_from=cached)
 
     def __contains__(self, meeting_id: object) -> bool:
         return meeting_id in self._where
@@ -129,7 +134,7 @@ class UtteranceTable:
         if meeting_id not in self._where:
             return []
         lo, hi = self._where[meeting_id]
-        idx = self._idx[lo:hi]
+        idx = self._idx[lo:hi] if self._idx is not None else np.asarray(self._reader.values("idx", lo, hi))
         a, b = int(np.searchsorted(idx, first, "left")), int(np.searchsorted(idx, last, "right"))
         return self._reader.records(lo + a, lo + max(a, b))
 
@@ -139,27 +144,32 @@ class UtteranceTable:
 
 def summarize(table: "pa.Table") -> dict[str, dict[str, Any]]:
     """Per meeting of a (meeting, idx)-sorted table: its row range and what GET /meetings shows.
-    Aggregated by Arrow: a pandas frame of a million rows would leave its strings' memory with
-    the process."""
+    Aggregated with numpy over dictionary codes: a pandas frame of a million rows would leave its
+    strings' memory with the process, and Arrow's group_by loads Acero, whose import brings pandas."""
     import numpy as np
 
     mids = column_numpy(table.column("meeting_id"))
     starts = np.flatnonzero(np.r_[True, mids[1:] != mids[:-1]]) if len(mids) else np.zeros(0, np.int64)
-    bounds = np.r_[starts, len(mids)]
-    rows = {str(mids[a]): [int(a), int(z)] for a, z in zip(bounds[:-1], bounds[1:])}
-    del mids
-    import pyarrow as pa
+    bounds = np.r_[starts, len(mids)].astype(np.int64)
+    if not len(starts):
+        return {}
+    ends = column_numpy(table.column("end")).astype(np.float64)
+    ends = np.where(np.isnan(ends), -np.inf, ends)
+    end_max = np.maximum.reduceat(ends, starts)
+    speaker_codes, speakers = dictionary_codes(table.column("speaker"))
 
-    plain = pa.table({c: table.column(c).cast(pa.string()) if pa.types.is_dictionary(table.column(c).type)
-                      else table.column(c) for c in ("meeting_id", "idx", "end", "speaker", "domain", "split", "source")})
-    grouped = plain.group_by("meeting_id", use_threads=False).aggregate(
-        [("idx", "count"), ("end", "max"), ("speaker", "distinct"), ("domain", "first"),
-         ("split", "first"), ("source", "first")])
-    return {str(g["meeting_id"]): {
-        "rows": rows[str(g["meeting_id"])], "domain": g["domain_first"] or "Other", "split": g["split_first"] or "",
-        "n_utterances": int(g["idx_count"]), "duration_s": round(float(g["end_max"]), 1),
-        "speakers": sorted(str(x) for x in g["speaker_distinct"]), "source": g["source_first"] or "manual"}
-        for g in grouped.to_pylist()}
+    def firsts(name: str) -> list[Any]:
+        codes, values = dictionary_codes(table.column(name))
+        return [values[c] if c >= 0 else None for c in codes[starts].tolist()]
+
+    domain, split, source = firsts("domain"), firsts("split"), firsts("source")
+    out = {}
+    for i, (a, z) in enumerate(zip(bounds[:-1].tolist(), bounds[1:].tolist())):
+        names = sorted(str(speakers[c]) for c in np.unique(speaker_codes[a:z]).tolist() if c >= 0)
+        out[str(mids[a])] = {"rows": [a, z], "domain": domain[i] or "Other", "split": split[i] or "",
+                             "n_utterances": z - a, "duration_s": round(float(max(end_max[i], 0.0)), 1),
+                             "speakers": names, "source": source[i] or "manual"}
+    return out
 
 
 class _RangeReader:
@@ -168,13 +178,18 @@ class _RangeReader:
     reads only its rows' indices. `Table.to_pylist` over a 20-row slice of the mapped table took
     ~15x longer, most of it re-decoding the dictionaries."""
 
-    def __init__(self, table: "pa.Table") -> None:
+    def __init__(self, table: "pa.Table", mapped_from: Path | None = None) -> None:
         import numpy as np
         import pyarrow as pa
+
+        from minutes.index.arrow_pread import PreadColumn
 
         self.names = list(table.column_names)
         decoded: dict[tuple[int, int], list[Any]] = {}  # unified dictionaries are shared by chunks
         self._columns: list[tuple["np.ndarray", list[tuple[Any, list[Any] | None]]]] = []
+        #: a span is read positionally from the file, not through the map (minutes.index.arrow_pread)
+        self._pread = ([PreadColumn(mapped_from, table.column(n), n) for n in self.names]
+                       if mapped_from is not None else None)
         for name in self.names:
             col = table.column(name)
             starts = np.cumsum([0] + [len(c) for c in col.chunks])
@@ -192,6 +207,8 @@ class _RangeReader:
     def _column(self, i: int, lo: int, hi: int) -> list[Any]:
         import numpy as np
 
+        if self._pread is not None:
+            return self._pread[i].range(lo, hi)
         starts, chunks = self._columns[i]
         out: list[Any] = []
         first = max(0, int(np.searchsorted(starts, lo, "right")) - 1)
@@ -209,6 +226,10 @@ class _RangeReader:
             else:
                 out += [values[k] for k in piece.indices.to_pylist()]
         return out
+
+    def values(self, name: str, lo: int, hi: int) -> list[Any]:
+        """Column `name` of rows lo..hi."""
+        return self._column(self.names.index(name), lo, hi)
 
     def records(self, lo: int, hi: int) -> list[dict[str, Any]]:
         if hi <= lo:
