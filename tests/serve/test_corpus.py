@@ -51,11 +51,13 @@ def test_the_table_holds_every_utterance_as_written(tmp_path: Path) -> None:
         table.rows("nope")
 
 
-def test_ranges_across_chunks_and_dictionaries_read_as_written() -> None:
+def test_ranges_across_chunks_and_dictionaries_read_as_written(tmp_path: Path) -> None:
     """The table's rows as `to_pylist` gives them (nulls left out), for every range, on a table
-    of three chunks whose dictionary columns have different dictionaries and nulls."""
+    of three chunks whose dictionary columns have different dictionaries and nulls: in memory,
+    and mapped from its file with the spans read by pread."""
     import pyarrow as pa
 
+    from minutes.index.store import open_ipc
     from minutes.serve.utterance_store import _stored_schema
 
     rows = sorted(_utterances(), key=lambda u: (u["meeting_id"], u["idx"]))
@@ -63,11 +65,16 @@ def test_ranges_across_chunks_and_dictionaries_read_as_written() -> None:
     parts = [pa.Table.from_pylist(rows[a:z], schema=_stored_schema()) for a, z in ((0, 4), (4, 11), (11, 15))]
     table = pa.concat_tables(parts)
     assert table.column("speaker").num_chunks == 3
-    reader = UtteranceTable(table)._reader
+    path = tmp_path / "u.arrow"
+    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table.unify_dictionaries())  # an IPC file holds one dictionary per column
+    mapped = UtteranceTable(open_ipc(path), mapped_from=path)._reader
+    assert mapped._pread is not None
     want = [{k: v for k, v in r.items() if v is not None} for r in table.to_pylist()]
-    for lo in range(len(want)):
-        for hi in range(lo, len(want) + 1):
-            assert reader.records(lo, hi) == want[lo:hi], (lo, hi)
+    for reader in (UtteranceTable(table)._reader, mapped):
+        for lo in range(len(want)):
+            for hi in range(lo, len(want) + 1):
+                assert reader.records(lo, hi) == want[lo:hi], (lo, hi)
 
 
 def test_the_cached_table_follows_the_file(tmp_path: Path) -> None:

@@ -190,7 +190,7 @@ class _RangeReader:
         #: a span is read positionally from the file, not through the map (minutes.index.arrow_pread)
         self._pread = ([PreadColumn(mapped_from, table.column(n), n) for n in self.names]
                        if mapped_from is not None else None)
-        for name in self.names:
+        for name in self.names if self._pread is None else []:  # PreadColumn decodes its own
             col = table.column(name)
             starts = np.cumsum([0] + [len(c) for c in col.chunks])
             chunks: list[tuple[Any, list[Any] | None]] = []
