@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from minutes.index.page_cache import pread_exact
+
 if TYPE_CHECKING:
     import pyarrow as pa
 
@@ -54,13 +56,7 @@ class PreadColumn:
         weakref.finalize(self, os.close, self._fd)
 
     def _pread(self, size: int, pos: int) -> bytes:
-        raw = os.pread(self._fd, size, pos) if size else b""
-        while len(raw) < size:
-            more = os.pread(self._fd, size - len(raw), pos + len(raw))
-            if not more:
-                raise OSError("an Arrow column ends before its metadata says")
-            raw += more
-        return raw
+        return pread_exact(self._fd, size, pos)
 
     def _valid(self, bit_pos: int, a: int, z: int, first_bit: int) -> list[bool] | None:
         import numpy as np

@@ -28,6 +28,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
+from minutes.index.page_cache import pread_exact
 from minutes.text import content_words
 
 if TYPE_CHECKING:
@@ -101,14 +102,7 @@ class Postings:
         if name not in self._files:
             return np.asarray((self._indices if name == "indices" else self._data)[a:z])
         fd, offset, dtype = self._files[name]
-        size = (z - a) * dtype.itemsize
-        raw = os.pread(fd, size, offset + a * dtype.itemsize) if size else b""
-        while len(raw) < size:  # a short read (signals, huge ranges): read the rest
-            more = os.pread(fd, size - len(raw), offset + a * dtype.itemsize + len(raw))
-            if not more:
-                raise OSError(f"BM25 postings file {name} ends early")
-            raw += more
-        return np.frombuffer(raw, dtype=dtype)
+        return np.frombuffer(pread_exact(fd, (z - a) * dtype.itemsize, offset + a * dtype.itemsize), dtype=dtype)
 
     def term(self, t: int, lo: int | None = None, hi: int | None = None) -> tuple["np.ndarray", "np.ndarray"]:
         """Term `t`'s (rows, scores); with `lo`/`hi`, only rows in [lo, hi)."""

@@ -1,5 +1,5 @@
-"""Page-cache hints for the files a service maps (its own module: the index store and BM25 both
-use it, and neither may import the other)."""
+"""Page-cache hints and positional reads for the files a service keeps open (its own module: the
+index store, BM25 and the Arrow column reader use it, and BM25 may not import the store)."""
 from __future__ import annotations
 
 import os
@@ -23,3 +23,15 @@ def prefetch(file: "int | Path") -> None:
         os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_WILLNEED)
     finally:
         os.close(fd)
+
+
+def pread_exact(fd: int, size: int, pos: int) -> bytes:
+    """`size` bytes at `pos` of an open file (os.pread may return fewer); OSError where the file
+    ends first (a file truncated under a reader)."""
+    raw = os.pread(fd, size, pos) if size else b""
+    while len(raw) < size:
+        more = os.pread(fd, size - len(raw), pos + len(raw))
+        if not more:
+            raise OSError(f"file ends {size - len(raw)} bytes before the {size} asked at {pos}")
+        raw += more
+    return raw
