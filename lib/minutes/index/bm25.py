@@ -234,15 +234,21 @@ class Bm25:
     def _term_ids(self, query: str) -> list[int]:
         return [int(t) for t in self.model.get_tokens_ids(content_words(query))]
 
+    def _summed(self, ids: list[int]) -> "np.ndarray":
+        """Every row's sum of its stored scores for the terms `ids` (before the (k1 + 1) factor)."""
+        import numpy as np
+
+        full = np.zeros(self.n, np.float32)
+        for t in ids:  # a term's rows are distinct: += adds each posting once
+            at, score = self.postings.term(t)
+            full[at] += score
+        return full
+
     def scores(self, query: str, rows: "Sequence[int] | np.ndarray | None" = None) -> "np.ndarray":
         """Okapi BM25 of `query` for every row (or for `rows`, in their order), float32."""
         import numpy as np
 
-        full = np.zeros(self.n, np.float32)
-        for t in self._term_ids(query):  # a term's rows are distinct: += adds each posting once
-            at, score = self.postings.term(t)
-            full[at] += score
-        full *= np.float32(self.k1 + 1)
+        full = self._summed(self._term_ids(query)) * np.float32(self.k1 + 1)
         if rows is None:
             return full
         return full[np.asarray(rows, dtype=np.int64)]
@@ -267,10 +273,7 @@ class Bm25:
                     hit = rows[np.minimum(pos, len(rows) - 1)] == at
                     acc[pos[hit]] += score[hit]
             return top_k(acc * np.float32(self.k1 + 1), rows, k)
-        full = np.zeros(self.n, np.float32)
-        for t in ids:
-            at, score = self.postings.term(t)
-            full[at] += score
+        full = self._summed(ids)
         matched = np.flatnonzero(full)
         scored = full[matched] * np.float32(self.k1 + 1)
         if (scored < 0).any():  # a negative score ranks below unmatched chunks: rank them all

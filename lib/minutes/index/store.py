@@ -219,6 +219,7 @@ def write_version(stage_dir: Path, index: Any, vectors: "np.ndarray", chunks: "p
     Call under `write_lock`."""
     import faiss
     import numpy as np
+    import pyarrow as pa
 
     stage_dir = Path(stage_dir)
     stage_dir.mkdir(parents=True, exist_ok=True)
@@ -227,8 +228,8 @@ def write_version(stage_dir: Path, index: Any, vectors: "np.ndarray", chunks: "p
     version = f"v{number:04d}"
     meta = {**meta, "version": version, "written_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
     if "chunk_ids" not in meta:  # a service's snapshot leaves them to its table (read_current)
-        ids = chunks.column("chunk_id") if hasattr(chunks, "column") else chunks["chunk_id"]
-        meta["chunk_ids"] = [str(c) for c in (ids.to_pylist() if hasattr(ids, "to_pylist") else ids)]
+        ids = chunks.column("chunk_id").to_pylist() if isinstance(chunks, pa.Table) else list(chunks["chunk_id"])
+        meta["chunk_ids"] = [str(c) for c in ids]
     if bm25 is not None:
         if bm25.n != len(chunks):
             raise ValueError(f"BM25 holds {bm25.n} chunks, the chunk table {len(chunks)}")
