@@ -1,10 +1,11 @@
 # %% [markdown]
-# # 70 · Online: simulated traffic, monitoring, drift
+# # 70 · Online: simulated traffic, monitoring, drift, retraining, canary
 #
 # After deployment: simulated users ask the running service questions it was not tuned on and
 # rate its answers; a real Prometheus scrapes the service and evaluates the repository's rules;
 # the panels of the Grafana dashboard are drawn from Prometheus' series; drift of the questions
-# is read per traffic phase.
+# is read per traffic phase; the retraining trigger is evaluated; a model version waiting in
+# staging is tried as a canary and promoted or rolled back.
 #
 # **Where it runs.** On the `local` and `ci` profiles (`infra.mode: plan`) everything is on this
 # machine, on loopback: the service 50_deploy left running (restarted if its parameters or code
@@ -125,42 +126,51 @@ decision.to_frame()
 # %% [markdown]
 # ## 6. Canary
 #
-# A version waiting at `serve.canary.candidate_alias` is tried on `serve.canary.weight` of the
-# traffic behind a weighted router (`minutes.online.canary`): production and candidate compared
-# on 5xx rate, p95 latency and thumbs-down share, looked at every `serve.canary.poll_s`, then
-# promoted (the production alias moves, the candidate stops) or rolled back, each decision an
-# MLflow run. The table lists what would be routed; a canary phase is started only when both
-# aliases hold different versions: after a retraining run's version passed 40's gates while
-# production still serves the previous one. (The first version is put in production by
-# 40_evaluate with `evaluate.promote_to_production=true`: with no model in production there is
-# nothing to compare a candidate with, and a CPU model is always slower than extractive answers.)
+# A version waiting at `serve.canary.candidate_alias` is tried on a share of live traffic behind
+# a weighted router (`minutes.online.canary`), looked at every `serve.canary.poll_s`, then
+# promoted (the production alias moves, the candidate stops) or rolled back (all traffic back to
+# production at once, the candidate alias given back), each decision an MLflow run with its
+# figures. The canary's users (`monitor.canary_traffic`) ask in mode `auto`, so each arm answers
+# as it serves.
+#
+# - **A first rollout** (nothing in production yet, so production answers extractively: the
+#   state after 40_evaluate's gate put the first model in staging) takes
+#   `serve.canary.first_rollout.weight` of the traffic. Its 5xx ratio and thumbs-down share are
+#   compared with the extractive answers' (one-sided Fisher exact tests); its latency is held to
+#   the objective `first_rollout.p95_slo_ms` (one-sided binomial test that more than 5 % of its
+#   answers exceed it), since a generator cannot be as fast as an extractive answer.
+# - **A later version** (say a retraining run's, past 40's gates) takes `serve.canary.weight` and
+#   is compared with production's model on 5xx ratio, thumbs-down share and p95 latency
+#   (production's times a tolerance, confirmed by a Mann-Whitney U test).
+#
 # Locally the router and both services are processes on loopback; on chameleon they are the
-# compose containers 50_deploy started (`router`, `api-production`, `api-staging`), and the
-# router is reached through 02's SSH tunnel. Either way the weight moves only through the
-# router's `PUT /router/state`, with the token in `serve.canary.control_token_env`.
+# compose containers 50_deploy started (`router`, `api-production`, `api-staging`), the router
+# reached through 02's SSH tunnel. Either way the weight moves only through the router's
+# `PUT /router/state`, with the token in `serve.canary.control_token_env`.
 
 # %%
 from minutes.online import canary
 
 cp = params.serve.canary
 versions = {alias: canary.version_of(params, alias) for alias in (cp.production_alias, cp.candidate_alias)}
-display(pd.DataFrame([{'alias': a, 'version': v or '-'} for a, v in versions.items()]))
+display(pd.DataFrame([{'alias': a, 'version': v or '- (extractive answers)'} for a, v in versions.items()]))
 canary_decision = None
-if None not in versions.values() and len(set(versions.values())) == 2:
+if versions[cp.candidate_alias] not in (None, versions[cp.production_alias]):
     dep = canary.start_canary(params, as_list(overrides))
     display(dep.to_frame())
-    canary_decision = canary.run_canary_phase(
-        params, dep, lambda router_url, stop: simulate.simulate(router_url, simulate.pools_for(params), cfg))
+    canary_decision = canary.run_canary_phase(params, dep, lambda router_url, stop: simulate.simulate(
+        router_url, simulate.pools_for(params), params.monitor.canary_traffic, stop=stop))
     display(canary_decision.to_frame())
     print(canary_decision.verdict, '-', canary_decision.reason)
+    print('actions:', canary_decision.actions, '| MLflow run', canary_decision.mlflow_run_id)
     canary.stop_canary(params)
 else:
-    print('no canary: production and candidate do not hold two different versions')
+    print('no canary: no candidate version, or the candidate is already in production')
 
 # %% [markdown]
 # ## 7. Record
 #
-# The simulator's figures and the drift alarm shares in this run's `run.json`.
+# The simulator's figures, the drift alarm shares and the canary's decision in this run's `run.json`.
 
 # %%
 mmd = alarms[alarms['test'] == 'mmd'].set_index('phase')['alarm_share'] if len(alarms) else pd.Series(dtype=float)
@@ -170,5 +180,6 @@ ctx.record(sim_requests=int(summary['sent'].sum()), sim_5xx=int(summary['5xx'].s
            sim_p95_ms=float(summary['p95_ms'].max()), sim_feedback=int(summary['feedback_2xx'].sum()),
            drift_alarm_in_domain=float(mmd[in_domain].mean()) if in_domain else None,
            drift_alarm_drifted=float(mmd.drop(in_domain).mean()) if len(mmd.drop(in_domain)) else None,
-           retrain_fired=bool(decision.retrain), canary_verdict=canary_decision.verdict if canary_decision else None)
+           retrain_fired=bool(decision.retrain), canary_verdict=canary_decision.verdict if canary_decision else None,
+           **({f'canary.{k}': v for k, v in canary_decision.summary().items()} if canary_decision else {}))
 prom.close()

@@ -151,10 +151,10 @@ def test_sqlite_writes_queued_together_commit_together_and_a_refused_one_fails_a
     threads = [threading.Thread(target=write, args=(i,)) for i in range(6)]
     for t in threads:
         t.start()
-    for _ in range(200):
-        if log._queue.qsize() == 6:
-            break
+    deadline = time.monotonic() + 30  # a loaded CI box can take seconds to start six threads
+    while log._queue.qsize() < 6 and time.monotonic() < deadline:
         time.sleep(0.01)
+    assert log._queue.qsize() == 6, "the six writes were not all queued behind the held commit"
     batches = []
     log._commit = lambda db, batch: (batches.append(len(batch)), held(db, batch))[1]  # type: ignore[method-assign]
     hold.set()

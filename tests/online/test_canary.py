@@ -81,8 +81,9 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         local_services.stop_all(params)
 
 
-def set_aliases(params: Any, production: str, staging: list[str]) -> None:
-    """Production at one version; staging moved through `staging` (its history, for a rollback)."""
+def set_aliases(params: Any, production: str | None, staging: list[str]) -> None:
+    """Production at one version (None: none, so it answers extractively); staging moved through
+    `staging` (its history, for a rollback)."""
     c = promotion.client(params)
     name = params.train.registered_model
     for alias in ("production", "staging"):
@@ -91,7 +92,8 @@ def set_aliases(params: Any, production: str, staging: list[str]) -> None:
         except Exception:
             pass
         c.set_registered_model_tag(name, promotion.HISTORY_TAG.format(alias=alias), "[]")
-    promotion.promote(params, production, "production")
+    if production is not None:
+        promotion.promote(params, production, "production")
     for v in staging:
         promotion.promote(params, v, "staging")
 
@@ -195,6 +197,42 @@ def test_a_candidate_users_dislike_is_rolled_back(env: dict[str, Any]) -> None:
     assert decision.candidate["negative_rate"] > decision.production["negative_rate"]
     assert promotion.alias_version(params, "production") == v["v1"]
     assert promotion.alias_version(params, "staging") is None  # v2 was its first holder: removed
+
+
+def test_a_first_version_is_rolled_out_against_extractive_production(env: dict[str, Any]) -> None:
+    """Nothing in production: the candidate takes first_rollout's share, its latency is held to
+    the objective (not to extractive answers' milliseconds), it needs its users' ratings, and a
+    pass puts it in production."""
+    v = env["versions"]
+    over = [*env["overrides"], "serve.canary.first_rollout.weight=0.5", "serve.canary.first_rollout.min_requests=30",
+            "serve.canary.first_rollout.p95_slo_ms=5000"]
+    params = load_params("ci", over)
+    set_aliases(params, None, [v["v1"]])
+    dep = canary.start_canary(params, over)
+    assert dep.active and (dep.production_version, dep.candidate_version, dep.weight) == (None, v["v1"], 0.5)
+    sent: Counter = Counter()
+    decision = canary.run_canary_phase(params, dep, users({"production": 0.8, "candidate": 0.8}, sent))
+    assert decision.verdict == "promote", decision.to_frame().to_string()
+    checks = decision.to_frame().set_index("check")
+    assert checks.loc["p95 latency (ms)", "test"] == "objective, binomial one-sided"
+    assert list(checks["result"]) == ["pass", "pass", "pass"]  # feedback was required, and compared
+    assert decision.candidate_requests >= 30 and decision.production["version"] is None
+    assert promotion.alias_version(params, "production") == v["v1"]
+    assert decision.actions["production_serving"] is True and decision.actions["weight"] == 0.0
+    run, _ = mlflow_record(params, decision.mlflow_run_id)
+    assert run.data.tags["production_version"] == "none (extractive)"
+    assert run.info.run_name == f"canary v{v['v1']} vs extractive"
+
+
+def test_first_rollouts_can_be_switched_off(env: dict[str, Any]) -> None:
+    v = env["versions"]
+    over = [*env["overrides"], "serve.canary.first_rollout.enabled=false"]
+    params = load_params("ci", over)
+    set_aliases(params, None, [v["v1"]])
+    dep = canary.start_canary(params, over)
+    assert not dep.active and dep.weight == 0.0 and "first_rollout.enabled is false" in dep.reason
+    assert canary.run_canary_phase(params, dep).verdict == "skipped"
+    canary.stop_canary(params)
 
 
 def test_no_candidate_means_no_canary(env: dict[str, Any]) -> None:

@@ -81,3 +81,52 @@ def test_the_decision_table_has_a_row_per_check() -> None:
     assert list(frame["check"]) == ["5xx ratio", "p95 latency (ms)", "negative feedback ratio"]
     assert set(frame["result"]) == {"pass"} and d.requests == 150 and d.candidate_requests == 50
     assert d.summary()["candidate.requests"] == 50 and d.summary()["production_version"] == "1"
+
+
+# ------------------------------------------------------------------ a first rollout
+# Production holds no version: it answers extractively in milliseconds, the candidate generates.
+FIRST = C.model_copy(update={"first_rollout": C.first_rollout.model_copy(
+    update={"min_requests": 40, "p95_slo_ms": 2000.0, "require_feedback": True})})
+
+
+def extractive(requests: int, up: int = 0, down: int = 0) -> ArmFigures:
+    return ArmFigures("production", None, requests, 0, latencies(requests, 15.0, 1), up, down)
+
+
+def test_a_first_version_is_held_to_the_objective_not_to_extractive_speed() -> None:
+    cand = arm("candidate", 40, centre_ms=1200.0, up=15, down=5, seed=2)
+    verdict, reason, final, checks = decide(FIRST, extractive(800, up=300, down=100), cand)
+    assert (verdict, final) == ("promote", True), reason
+    latency = checks[1]
+    assert latency.test == "objective, binomial one-sided" and latency.passed is True
+    assert "2000 ms" in latency.threshold and latency.candidate > 50 * latency.production
+    # the same candidate against a production model as fast as extractive answers fails
+    model = arm("production", 800, centre_ms=15.0, up=300, down=100, seed=1)
+    slow = arm("candidate", 50, centre_ms=1200.0, up=15, down=5, version="2", seed=2)
+    verdict, reason, _, _ = decide(FIRST, model, slow)
+    assert verdict == "rollback" and "p95 latency" in reason
+
+
+def test_a_first_version_over_the_objective_is_rolled_back() -> None:
+    cand = arm("candidate", 40, centre_ms=2600.0, up=15, down=5, seed=2)
+    verdict, reason, _, checks = decide(FIRST, extractive(800, up=300, down=100), cand)
+    assert verdict == "rollback" and "p95 latency (ms) failed" in reason
+    assert checks[1].p_value < FIRST.alpha and checks[1].detail.endswith("over 2000 ms")
+
+
+def test_a_first_version_waits_for_its_ratings_then_gives_up_at_the_timeout() -> None:
+    prod, cand = extractive(800, up=300, down=100), arm("candidate", 45, centre_ms=900.0, up=4, down=2, seed=2)
+    verdict, reason, final, checks = decide(FIRST, prod, cand)
+    assert (verdict, final) == ("continue", False) and reason.startswith("waiting for ratings")
+    assert checks[1].passed is True and checks[2].passed is None
+    verdict, reason, final, _ = decide(FIRST, prod, cand, timed_out=True)
+    assert (verdict, final) == ("rollback", True) and "no feedback comparison" in reason
+
+
+def test_a_first_version_uses_the_first_rollout_sample_size() -> None:
+    prod = extractive(800, up=300, down=100)
+    verdict, reason, _, _ = decide(FIRST, prod, arm("candidate", 39, centre_ms=900.0, up=15, down=5, seed=2))
+    assert verdict == "continue" and reason.startswith("39 of 40")
+    # a later version (production holds one) keeps the phase's own min_requests
+    verdict, reason, _, _ = decide(FIRST, arm("production", 800, up=300, down=100), arm("candidate", 40, version="2"))
+    assert verdict == "continue" and reason.startswith("40 of 50")

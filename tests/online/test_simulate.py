@@ -95,3 +95,23 @@ def test_simulated_users_against_the_real_service(online_service: dict[str, Any]
     recs = result.records
     assert recs.loc[recs["source"] == "in-domain", "domain"].isin(["Product", "Academic"]).all()
     assert (recs.loc[recs["source"] == "held-back", "domain"] == "Committee").all()
+
+
+def test_a_stop_ends_the_arrivals_and_keeps_the_answers_in_flight(online_service: dict[str, Any]) -> None:
+    """A canary's verdict sets `stop`: no arrival after it, every request sent is answered, and
+    the cut phase reports the seconds it ran (later phases never start)."""
+    import threading
+
+    params = online_service["params"]
+    cfg = params.monitor.simulate.model_copy(update={"phases": [
+        PhaseParams(source="in-domain", rate=10, duration_s=30), PhaseParams(source="off-topic", rate=10, duration_s=30)],
+        "feedback_share": 0.0, "seed": 4})
+    stop = threading.Event()
+    timer = threading.Timer(2.0, stop.set)
+    timer.start()
+    result = simulate(online_service["url"], pools_for(params), cfg, stop=stop)
+    summary = result.summary().set_index("phase")
+    assert list(summary.index) == ["1:in-domain"]
+    assert 1.9 <= summary.loc["1:in-domain", "seconds"] < 3.0
+    assert 0 < summary.loc["1:in-domain", "sent"] < 60 and summary.loc["1:in-domain", "2xx"] == summary.loc["1:in-domain", "sent"]
+    assert result.records["sent_s"].max() <= 2.2

@@ -90,4 +90,9 @@ class MonitorParams(Section):
     #: detector's reference: its questions stand for a new kind of meeting arriving. Empty: none.
     held_back_domain: str = "Committee"
     simulate: SimulateParams = SimulateParams()
+    #: The users of a canary phase (notebook 70, through the router). They ask with mode auto,
+    #: so each arm answers as it serves: a model version generates, a production without one
+    #: answers extractively. The phase stops at the verdict: `duration_s` is the most it takes.
+    canary_traffic: SimulateParams = SimulateParams(
+        phases=[PhaseParams(source="in-domain", rate=20.0, duration_s=180.0)], mode="auto")
     drift: DriftParams = DriftParams()

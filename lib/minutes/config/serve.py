@@ -42,6 +42,28 @@ class AnswerLogParams(Section):
     max_flags: int = Field(50, ge=1)
 
 
+class FirstRolloutParams(Section):
+    """The first model version's canary, when production holds no version and so answers
+    extractively (minutes.online.canary).
+
+    A generator is always slower than an extractive answer, so its latency is held to an
+    absolute objective instead of production's p95 (a one-sided binomial test that more than 5 %
+    of its answers exceed `p95_slo_ms`); its 5xx ratio and its users' thumbs-down share are
+    compared with the extractive answers' as for any canary. It takes a smaller share (a model on
+    CPU carries about one answer per second) and needs its users' ratings to pass.
+    """
+
+    #: False: with nothing in production there is no canary (40_evaluate's
+    #: `evaluate.promote_to_production` puts the first version in production instead).
+    enabled: bool = True
+    weight: float = Field(0.05, gt=0, le=1)
+    min_requests: int = Field(50, ge=1)
+    #: The candidate's p95 latency objective in ms (the comparison's limit, not production's).
+    p95_slo_ms: float = Field(2000.0, gt=0)
+    #: Wait (until the phase's timeout) for `min_feedback` candidate ratings before promoting.
+    require_feedback: bool = True
+
+
 class CanaryParams(Section):
     """A candidate model version served beside production behind a weighted router, and what
     makes it pass (minutes.online.router, minutes.online.canary).
@@ -106,6 +128,8 @@ class CanaryParams(Section):
     upstream_timeout_s: float = Field(120.0, gt=0)
     #: MLflow experiment of the decisions (one run each, with its figures and a JSON record).
     mlflow_experiment: str = "canary"
+    #: A first version against extractive production: its own share, sample and latency rule.
+    first_rollout: FirstRolloutParams = Field(default_factory=FirstRolloutParams)
 
     @field_validator("candidate_alias", "production_alias", mode="before")
     @classmethod

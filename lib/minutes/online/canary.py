@@ -14,6 +14,10 @@ before `min_requests` candidate requests may only roll back (at `early_alpha`); 
 candidate's version; rollback sends all traffic to production at once (weight 0) and gives the
 candidate alias back to its previous holder. Every decision is an MLflow run with its figures.
 
+A first rollout (production holds no version, so it answers extractively; `first_rollout` in
+the parameters) compares errors and feedback the same way, but holds the candidate's p95 to an
+absolute objective: a generator cannot be as fast as an extractive answer, and should not have to.
+
 Notebook entry points: `start_canary`, `run_canary_phase` (or `check_canary` + `act`),
 `stop_canary`.
 """
@@ -199,6 +203,8 @@ def _error_check(c: CanaryParams, prod: ArmFigures, cand: ArmFigures, final: boo
 
 
 def _latency_check(c: CanaryParams, prod: ArmFigures, cand: ArmFigures, final: bool) -> Check:
+    if prod.version is None:
+        return _objective_check(c, prod, cand, final)
     from scipy.stats import mannwhitneyu
 
     limit = None if prod.p95_ms is None else prod.p95_ms * c.p95_ratio + c.p95_slack_ms
@@ -212,6 +218,36 @@ def _latency_check(c: CanaryParams, prod: ArmFigures, cand: ArmFigures, final: b
     slower = (cand.p95_ms or 0.0) > limit
     return Check(name, test, prod.p95_ms, cand.p95_ms, threshold, p, c.alpha, not (slower and p < c.alpha),
                  "over the tolerance" if slower else "within the tolerance")
+
+
+def _objective_check(c: CanaryParams, prod: ArmFigures, cand: ArmFigures, final: bool) -> Check:
+    """A first rollout's latency: production answers extractively in milliseconds, so the
+    candidate's p95 is held to `first_rollout.p95_slo_ms`. H0 "at most 5 % of answers exceed it"
+    (p95 within the objective) against more, one-sided binomial; it fails only when the measured
+    p95 is over the objective and the test rejects H0."""
+    from scipy.stats import binomtest
+
+    slo = c.first_rollout.p95_slo_ms
+    name, test = "p95 latency (ms)", "objective, binomial one-sided"
+    threshold = f"p95 <= {slo:g} ms (objective; production answers extractively)"
+    n = len(cand.latencies_ms)
+    if not final or n < c.min_fail_requests:
+        why = "checked at the promoting look" if not final else "too few answered requests to compare"
+        return Check(name, test, prod.p95_ms, cand.p95_ms, threshold, None, c.alpha, None, why)
+    over = sum(1 for ms in cand.latencies_ms if ms > slo)
+    p = float(binomtest(over, n, 0.05, alternative="greater").pvalue)
+    slower = (cand.p95_ms or 0.0) > slo
+    return Check(name, test, prod.p95_ms, cand.p95_ms, threshold, p, c.alpha, not (slower and p < c.alpha),
+                 f"{over} of {n} answers over {slo:g} ms")
+
+
+def rules_for(c: CanaryParams, production_version: str | None) -> CanaryParams:
+    """The rules of a phase: with no version in production (a first rollout) the sample size and
+    the feedback rule are `first_rollout`'s; otherwise `c` itself."""
+    if production_version is not None:
+        return c
+    first = c.first_rollout
+    return c.model_copy(update={"min_requests": first.min_requests, "require_feedback": first.require_feedback})
 
 
 def _feedback_check(c: CanaryParams, prod: ArmFigures, cand: ArmFigures, final: bool) -> Check:
@@ -234,8 +270,11 @@ def decide(c: CanaryParams, prod: ArmFigures, cand: ArmFigures, timed_out: bool 
 
     Before `min_requests` candidate requests only a failure is final (rollback); at
     `min_requests` every check must pass to promote. `timed_out` forces a final look: short of
-    `min_requests` that is an inconclusive phase, rolled back.
+    `min_requests` that is an inconclusive phase, rolled back. With `require_feedback` a look
+    short of `min_feedback` ratings waits for them until the timeout. Production without a
+    version (extractive answers) is a first rollout: `rules_for` and `_objective_check`.
     """
+    c = rules_for(c, prod.version)
     at_min = cand.requests >= c.min_requests
     look_final = at_min or timed_out
     checks = [_error_check(c, prod, cand, look_final), _latency_check(c, prod, cand, look_final),
@@ -249,6 +288,8 @@ def decide(c: CanaryParams, prod: ArmFigures, cand: ArmFigures, timed_out: bool 
         return "rollback", (f"inconclusive: {cand.requests} of {c.min_requests} candidate requests "
                             "before the phase ended"), True, checks
     if c.require_feedback and checks[2].passed is None:
+        if not timed_out and cand.up is not None:  # ratings arrive after their answers
+            return "continue", f"waiting for ratings ({checks[2].detail})", False, checks
         return "rollback", f"no feedback comparison ({checks[2].detail})", True, checks
     return "promote", f"every check passed over {cand.requests} candidate requests", True, checks
 
@@ -357,10 +398,14 @@ def start_canary(params: Params, overrides: Sequence[str] = (), weight: float | 
         prod_url, cand_link = _start_local_arm(params, "api", overrides, c.production_alias), None
     prod_v = version_of(params, c.production_alias)
     cand_v = version_of(params, c.candidate_alias)
-    share = c.weight if weight is None else float(weight)
+    first = prod_v is None and cand_v is not None
+    share = (c.first_rollout.weight if first else c.weight) if weight is None else float(weight)
     reason = ""
     if cand_v is None:
         reason = f"no version holds {params.train.registered_model}@{c.candidate_alias}: nothing to try"
+    elif first and not c.first_rollout.enabled:
+        share, reason = 0.0, ("production holds no version and serve.canary.first_rollout.enabled is false: "
+                              "a first version goes to production through 40_evaluate")
     elif share <= 0:
         reason = "weight 0: all traffic to production"
     elif cand_v == prod_v:
@@ -504,10 +549,11 @@ def log_decision(params: Params, dep: CanaryDeployment, decision: CanaryDecision
     client = _client(params)
     exp = client.get_experiment_by_name(c.mlflow_experiment)
     exp_id = exp.experiment_id if exp is not None else client.create_experiment(c.mlflow_experiment)
-    run = client.create_run(exp_id, run_name=f"canary v{dep.candidate_version} vs v{dep.production_version}",
+    production = f"v{dep.production_version}" if dep.production_version else "extractive"
+    run = client.create_run(exp_id, run_name=f"canary v{dep.candidate_version} vs {production}",
                             tags={"verdict": decision.verdict, "phase": dep.phase,
                                   "candidate_version": str(dep.candidate_version),
-                                  "production_version": str(dep.production_version),
+                                  "production_version": dep.production_version or "none (extractive)",
                                   "mlflow.note.content": decision.reason[:1000]})
     rid = run.info.run_id
     settings = {k: v for k, v in c.model_dump(mode="json").items() if not isinstance(v, (list, dict))}
@@ -532,9 +578,12 @@ def run_canary_phase(params: Params, dep: CanaryDeployment, traffic: Traffic | N
     """Look at the canary every `serve.canary.poll_s` until a final verdict, then act on it.
 
     `traffic(router_url, stop)` (the simulator, say) runs in a thread meanwhile and is asked to
-    stop once the verdict is in; without it the traffic comes from elsewhere. The phase ends
-    after `timeout_s` (default `serve.canary.timeout_s`), or when the traffic ended, with a
-    final look (short of `min_requests`: rolled back as inconclusive).
+    stop once the verdict is in: a rollback first routes everything to production, a promotion
+    waits for the traffic to end before the production alias moves (a simulation's rate was
+    chosen for the arms it had; a model on CPU carries far less than extractive answers).
+    Without it the traffic comes from elsewhere. The phase ends after `timeout_s` (default
+    `serve.canary.timeout_s`), or when the traffic ended, with a final look (short of
+    `min_requests`: rolled back as inconclusive).
     """
     c = params.serve.canary
     if not dep.active:
@@ -554,15 +603,21 @@ def run_canary_phase(params: Params, dep: CanaryDeployment, traffic: Traffic | N
             if decision.final:
                 break
             time.sleep(c.poll_s)
+        if decision.verdict == "promote":
+            _stop_traffic(stop, worker)
         if apply:
             decision = act(params, dep, decision)
     finally:
-        stop.set()
-        if worker is not None:
-            worker.join(timeout=60)
+        _stop_traffic(stop, worker)
     log.info("canary %s: %s after %d candidate requests (%s)", dep.phase, decision.verdict,
              decision.candidate_requests, decision.reason)
     return decision
+
+
+def _stop_traffic(stop: threading.Event, worker: threading.Thread | None) -> None:
+    stop.set()
+    if worker is not None:
+        worker.join(timeout=60)
 
 
 def stop_canary(params: Params) -> dict[str, bool]:

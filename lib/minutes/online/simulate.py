@@ -219,7 +219,18 @@ async def _one(client: Any, p: Planned, cfg: SimulateParams, rater: _Rater, sche
     return rec
 
 
-async def _run(url: str, planned: list[list[Planned]], cfg: SimulateParams, rater: _Rater) -> SimulationResult:
+async def _arrive(scheduled: float, stop: threading.Event | None) -> bool:
+    """Sleep until `scheduled` (perf_counter); False when `stop` is set first (looked at every 0.1 s)."""
+    while stop is None or not stop.is_set():
+        delay = scheduled - time.perf_counter()
+        if delay <= 0:
+            return True
+        await asyncio.sleep(min(delay, 0.1) if stop is not None else delay)
+    return False
+
+
+async def _run(url: str, planned: list[list[Planned]], cfg: SimulateParams, rater: _Rater,
+               stop: threading.Event | None = None) -> SimulationResult:
     import httpx
 
     # keep-alive shorter than uvicorn's 5 s: reusing a connection the server is closing is a ReadError
@@ -241,23 +252,27 @@ async def _run(url: str, planned: list[list[Planned]], cfg: SimulateParams, rate
             tasks = []
             for p in users:
                 scheduled = t0 + p.offset_s
-                delay = scheduled - time.perf_counter()
-                if delay > 0:
-                    await asyncio.sleep(delay)
+                if not await _arrive(scheduled, stop):
+                    break
                 await gate.acquire()
                 tasks.append(asyncio.create_task(guarded(p, scheduled)))
-            sent_for = max(phase_cfg.duration_s, time.perf_counter() - t0)
+            stopped = stop is not None and stop.is_set()
+            sent_for = time.perf_counter() - t0 if stopped else max(phase_cfg.duration_s, time.perf_counter() - t0)
             records += await asyncio.gather(*tasks)
             phases.append({"phase": users[0].phase if users else phase_cfg.source, "rate": phase_cfg.rate,
                            "seconds": sent_for, "wall_s": time.perf_counter() - t0,
                            "start": started, "end": time.time()})
+            if stopped:
+                break
     return SimulationResult(pd.DataFrame(records), phases)
 
 
 def simulate(url: str, pools: dict[str, list[dict[str, Any]]], cfg: SimulateParams,
-             hf_home: Path | None = None) -> SimulationResult:
+             hf_home: Path | None = None, stop: threading.Event | None = None) -> SimulationResult:
     """Run every phase of `cfg` against the service at `url`; blocks until the last answer (and
-    its feedback) is in. The achieved rate is what was sent over the phase's duration."""
+    its feedback) is in. The achieved rate is what was sent over the phase's duration. Setting
+    `stop` (from another thread: a canary's verdict) sends no further arrivals; the requests in
+    flight are still answered and rated, and the phase it cut reports its shorter duration."""
     check_loopback(url, cfg.allow_remote)
     planned = plan(pools, cfg)
     rater = _Rater(hf_home)
@@ -265,7 +280,7 @@ def simulate(url: str, pools: dict[str, list[dict[str, Any]]], cfg: SimulatePara
 
     def worker() -> None:
         try:
-            box["result"] = asyncio.run(_run(url.rstrip("/"), planned, cfg, rater))
+            box["result"] = asyncio.run(_run(url.rstrip("/"), planned, cfg, rater, stop))
         except BaseException as exc:  # re-raised in the caller's thread
             box["error"] = exc
 
