@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from minutes.answer.extractive import content_terms, extractive_answer
+from minutes.answer.extractive import Quote, content_terms, extractive_answer, extractive_quotes
 
 
 def _hit(chunk_id: str, lines: list[str], utt_start: int, meeting: str = "M1") -> dict:
@@ -73,3 +73,17 @@ def test_line_terms_are_the_content_terms_of_the_line() -> None:
                  "Batteries, batteries: the battery life of the remote controls"):
         terms = _line_terms(line)
         assert len(terms) == len(set(terms)) and set(terms) == content_terms(line), line
+
+
+def test_quotes_name_the_longest_quoted_turn_of_each_cited_hit() -> None:
+    answer, cited, quotes = extractive_quotes("price of the rubber case remote", HITS, 200)
+    assert (answer, cited) == extractive_answer("price of the rubber case remote", HITS, 200)
+    assert [h["chunk_id"] for h in cited] == ["M1#0002", "M1#0000"] and len(quotes) == 2
+    # chunk M1#0002 quotes turns 20 (11 words) and 22 (12 words; "Okay." at 21 is filler)
+    assert quotes[0] == Quote(22, "We also need to decide the price of the remote control today.")
+    assert quotes[1].idx in (0, 1) and quotes[1].text in answer
+    # lines that are not the chunk's turns one to one have no turn index
+    loose = {"chunk_id": "X#1", "meeting_id": "X", "text": "the committee approved the budget for next year"}
+    assert extractive_quotes("what budget was approved", [loose], 20)[2] == [
+        Quote(None, "the committee approved the budget for next year")]
+    assert extractive_quotes("anything", [], 50) == ("", [], [])

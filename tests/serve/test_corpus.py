@@ -110,3 +110,21 @@ def test_the_corpus_overlays_ingested_and_renamed_meetings(tmp_path: Path) -> No
     assert corpus.meeting("M1") == listed["M1"] and listed["M1"]["n_utterances"] == 5
     corpus.remove("new")
     assert "new" not in corpus and not (ingested / "new.jsonl").exists()
+
+
+def test_a_quote_is_cited_from_its_own_turn_and_a_misaligned_one_is_searched(tmp_path: Path) -> None:
+    from minutes.answer.extractive import Quote
+
+    rows = _utterances()
+    write_jsonl(tmp_path / "etl" / "utterances.jsonl", rows)
+    corpus = Corpus.load(tmp_path / "etl", tmp_path / "serve" / "ingested")
+    turn = next(u for u in _as_dicts(rows)["M2"] if u["idx"] == 5)
+    hit = {"meeting_id": "M2", "chunk_id": "M2#0001", "utt_start": 3, "utt_end": 6, "score": 0.7,
+           "start": 9.0, "end": 20.5, "speakers": ["Ann"], "text": "x"}
+    got = corpus.cite_quote(hit, Quote(5, "turn 5 of M2"), "turn 5 of M2")
+    assert got == corpus.cite(hit, "turn 5 of M2") == {
+        "meeting_id": "M2", "chunk_id": "M2#0001", "speaker": turn["speaker"], "start": 15.0, "end": 17.5,
+        "timing": "estimated", "text": "turn 5 of M2", "score": 0.7}
+    # an index whose turn holds other words (the chunk's lines were not its turns): searched
+    assert corpus.cite_quote(hit, Quote(4, "turn 5 of M2"), "turn 5 of M2") == got
+    assert corpus.cite_quote(hit, Quote(None, "turn 5 of M2"), "turn 5 of M2") == got

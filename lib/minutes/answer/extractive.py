@@ -88,6 +88,15 @@ def _utterances(hit: Mapping[str, Any], rank: int) -> list[_Utterance]:
     return out
 
 
+@dataclass(frozen=True)
+class Quote:
+    """What an answer quotes from one hit: its longest quoted line, and that line's turn index in
+    the meeting when the chunk's lines are its turns one to one (None otherwise)."""
+
+    idx: int | None
+    text: str
+
+
 def extractive_answer(question: str, hits: Sequence[Mapping[str, Any]], max_words: int,
                       ) -> tuple[str, list[Mapping[str, Any]]]:
     """Answer `question` with utterances from `hits` (schema.Hit, best first).
@@ -95,6 +104,14 @@ def extractive_answer(question: str, hits: Sequence[Mapping[str, Any]], max_word
     Returns the answer ("Speaker: text" lines in transcript order, at most `max_words` words
     of utterance text) and the hits it quotes, in rank order. No usable hit gives ("", []).
     """
+    answer, cited, _ = extractive_quotes(question, hits, max_words)
+    return answer, cited
+
+
+def extractive_quotes(question: str, hits: Sequence[Mapping[str, Any]], max_words: int,
+                      ) -> tuple[str, list[Mapping[str, Any]], list[Quote]]:
+    """`extractive_answer` and, per cited hit, the `Quote` a citation can point at without
+    searching the hit's turns again (the service's hot path)."""
     if max_words < 1:
         raise ValueError(f"max_words must be at least 1, got {max_words}")
     asked = content_terms(question)
@@ -118,7 +135,7 @@ def extractive_answer(question: str, hits: Sequence[Mapping[str, Any]], max_word
         picked.append(utt)
         budget -= utt.words
     if not picked:
-        return "", []
+        return "", [], []
     picked.sort(key=lambda u: u.order)
     lines, left = [], max_words
     for utt in picked:
@@ -127,5 +144,10 @@ def extractive_answer(question: str, hits: Sequence[Mapping[str, Any]], max_word
         text = trim_words(utt.text, left, " ...")
         left -= utt.words
         lines.append(f"{utt.speaker}: {text}" if utt.speaker else text)
-    ranks = sorted({u.hit_rank for u in picked})
-    return "\n".join(lines), [hits[r] for r in ranks]
+    longest: dict[int, _Utterance] = {}
+    for utt in picked:
+        if utt.hit_rank not in longest or utt.words > longest[utt.hit_rank].words:
+            longest[utt.hit_rank] = utt
+    ranks = sorted(longest)
+    quotes = [Quote(u.order[1] if u.order[1] < 10**6 else None, u.text) for u in (longest[r] for r in ranks)]
+    return "\n".join(lines), [hits[r] for r in ranks], quotes

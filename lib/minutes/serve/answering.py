@@ -92,10 +92,10 @@ def ask(state: "ServiceState", req: AskRequest) -> dict[str, Any]:
         answer, sources, groundedness, fallback = generative_answer(state, loaded.generator, question, hits)
         use_model = fallback is None
     if hits and not use_model:
-        from minutes.answer.extractive import extractive_answer
+        from minutes.answer.extractive import extractive_quotes
 
-        answer, cited = extractive_answer(question, hits, state.params.serve.max_answer_words)
-        sources = [state.corpus.cite(h, answer) for h in cited]
+        answer, cited, quotes = extractive_quotes(question, hits, state.params.serve.max_answer_words)
+        sources = [state.corpus.cite_quote(h, q, answer) for h, q in zip(cited, quotes)]
     mode = "generative" if use_model else "extractive"
     state.metrics.answers.labels(mode).inc()
     out = {

@@ -132,6 +132,17 @@ class Corpus:
                 "start": float(utt["start"]), "end": float(utt["end"]), "timing": timing(utt),
                 "text": clean_text(utt["text"]), "score": float(utt.get("score", 0.0))}
 
+    def cite_quote(self, hit: dict[str, Any], quote: Any, answer: str) -> dict[str, Any]:
+        """The turn an extractive answer quoted from `hit` (minutes.answer.extractive.Quote),
+        read alone; `cite` when the quote has no turn index or that turn is not the quoted text
+        (a chunk whose lines only seemed to be its turns)."""
+        if quote.idx is not None:
+            turn = self.span(hit["meeting_id"], quote.idx, quote.idx)
+            if turn and clean_text(turn[0]["text"]) == quote.text:
+                return self.source({**turn[0], "meeting_id": hit["meeting_id"], "chunk_id": hit["chunk_id"],
+                                    "score": float(hit["score"])})
+        return self.cite(hit, answer)
+
     def cite(self, hit: dict[str, Any], answer: str) -> dict[str, Any]:
         """The utterance of a retrieved chunk that shares most words with the answer."""
         span = self.span(hit["meeting_id"], int(hit["utt_start"]), int(hit["utt_end"]))
