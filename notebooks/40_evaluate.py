@@ -164,7 +164,9 @@ print(f"MLflow run {run_id}; {metrics_path}")
 
 # %% [markdown]
 # ## 10. Explicit promotion and rollback
-# Promotion to `production` is a separate, deliberate step (or `evaluate.promote_to_production=true`).
+# Promotion to `production` is a separate step: 70_online's canary tries the staged version on a
+# share of live traffic and promotes or rolls it back on its figures; by hand, as below; or at
+# once with `evaluate.promote_to_production=true`.
 # From a terminal:
 #
 # ```
