@@ -222,6 +222,9 @@ def test_a_first_version_is_rolled_out_against_extractive_production(env: dict[s
     run, _ = mlflow_record(params, decision.mlflow_run_id)
     assert run.data.tags["production_version"] == "none (extractive)"
     assert run.info.run_name == f"canary v{v['v1']} vs extractive"
+    # the rules it was decided by: the first rollout's sample size and objective
+    assert run.data.params["min_requests"] == "30" and run.data.params["p95_slo_ms"] == "5000.0"
+    assert run.data.params["first_rollout"] == "True" and run.data.params["require_feedback"] == "True"
 
 
 def test_first_rollouts_can_be_switched_off(env: dict[str, Any]) -> None:

@@ -556,8 +556,12 @@ def log_decision(params: Params, dep: CanaryDeployment, decision: CanaryDecision
                                   "production_version": dep.production_version or "none (extractive)",
                                   "mlflow.note.content": decision.reason[:1000]})
     rid = run.info.run_id
-    settings = {k: v for k, v in c.model_dump(mode="json").items() if not isinstance(v, (list, dict))}
-    settings.update(weight=dep.weight, production_version=dep.production_version, candidate_version=dep.candidate_version)
+    rules = rules_for(c, dep.production_version)  # what this phase was decided by
+    settings = {k: v for k, v in rules.model_dump(mode="json").items() if not isinstance(v, (list, dict))}
+    settings.update(weight=dep.weight, production_version=dep.production_version, candidate_version=dep.candidate_version,
+                    first_rollout=dep.production_version is None)
+    if dep.production_version is None:
+        settings["p95_slo_ms"] = c.first_rollout.p95_slo_ms
     now = int(time.time() * 1000)
     figures = {k: float(v) for k, v in decision.summary().items()
                if isinstance(v, (int, float)) and not isinstance(v, bool)}
