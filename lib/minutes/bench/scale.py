@@ -29,7 +29,7 @@ import shutil
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 if TYPE_CHECKING:
     import numpy as np
@@ -61,38 +61,41 @@ def kind_for(n: int) -> str:
     return forced or KINDS[max(size for size in KINDS if size <= n)]
 
 
-def synthetic_corpus(n_chunks: int, seed: int = SEED) -> tuple[list[dict[str, Any]], "pd.DataFrame"]:
-    """Utterance records and a chunk table of n_chunks chunks in meetings of MEETING_CHUNKS,
-    from QMSum turns drawn at random and given random speakers (minutes.bench.bm25's chunks)."""
-    import pandas as pd
+def synthetic_corpus(n_chunks: int, seed: int = SEED) -> tuple[Iterator[dict[str, Any]], list[dict[str, Any]]]:
+    """Utterance records and the chunk rows of n_chunks chunks in meetings of MEETING_CHUNKS,
+    from QMSum turns drawn at random and given random speakers (minutes.bench.bm25's chunks).
 
+    The utterances come as an iterator, to be written as they are made (1M chunks are 16M
+    utterances, ~11 GB as a list of dicts); `rows` is complete once it is exhausted."""
     from minutes.bench.bm25 import synthetic_chunks, utterances
 
     texts = synthetic_chunks(n_chunks, utterances(), seed)
-    domains = ("Product", "Academic", "Committee")
-    utts: list[dict[str, Any]] = []
     rows: list[dict[str, Any]] = []
-    idx, clock = 0, 0.0
-    for c, text in enumerate(texts):
-        m, n = divmod(c, MEETING_CHUNKS)
-        mid = f"syn{m:05d}"
-        if n == 0:
-            idx, clock = 0, 0.0
-        lines = text.split("\n")
-        first, first_start = idx, clock
-        for line in lines:
-            speaker, _, said = line.partition(": ")
-            dur = max(0.5, len(said.split()) / 2.5)
-            utts.append({"meeting_id": mid, "idx": idx, "speaker": speaker, "start": round(clock, 2),
-                         "end": round(clock + dur, 2), "text": said, "source": "manual", "timing": "estimated",
-                         "domain": domains[m % 3], "split": "train"})
-            idx, clock = idx + 1, clock + dur
-        rows.append({"chunk_id": f"{mid}#{n:04d}", "meeting_id": mid, "split": "train", "domain": domains[m % 3],
-                     "utt_start": first, "utt_end": idx - 1,
-                     "speakers": sorted({ln.partition(": ")[0] for ln in lines}),
-                     "start": round(first_start, 2), "end": round(clock, 2), "text": text,
-                     "n_tokens": int(len(text.split()) * 1.3), "source": "manual"})
-    return utts, pd.DataFrame(rows)
+
+    def utts() -> Iterator[dict[str, Any]]:
+        domains = ("Product", "Academic", "Committee")
+        idx, clock = 0, 0.0
+        for c, text in enumerate(texts):
+            m, n = divmod(c, MEETING_CHUNKS)
+            mid = f"syn{m:05d}"
+            if n == 0:
+                idx, clock = 0, 0.0
+            lines = text.split("\n")
+            first, first_start = idx, clock
+            for line in lines:
+                speaker, _, said = line.partition(": ")
+                dur = max(0.5, len(said.split()) / 2.5)
+                yield {"meeting_id": mid, "idx": idx, "speaker": speaker, "start": round(clock, 2),
+                       "end": round(clock + dur, 2), "text": said, "source": "manual", "timing": "estimated",
+                       "domain": domains[m % 3], "split": "train"}
+                idx, clock = idx + 1, clock + dur
+            rows.append({"chunk_id": f"{mid}#{n:04d}", "meeting_id": mid, "split": "train", "domain": domains[m % 3],
+                         "utt_start": first, "utt_end": idx - 1,
+                         "speakers": sorted({ln.partition(": ")[0] for ln in lines}),
+                         "start": round(first_start, 2), "end": round(clock, 2), "text": text,
+                         "n_tokens": int(len(text.split()) * 1.3), "source": "manual"})
+
+    return utts(), rows
 
 
 def state_params(work_dir: Path, kind: str, *extra: str) -> Any:
@@ -106,6 +109,8 @@ def state_params(work_dir: Path, kind: str, *extra: str) -> Any:
 def build_state(n_chunks: int, work_dir: Path, kind: str | None = None) -> dict[str, Any]:
     """Write <work_dir>/etl/utterances.jsonl and an index version (stand-in vectors, FAISS of
     `kind`, BM25) that the service opens with state_params' overrides."""
+    import pandas as pd
+
     from minutes import schema
     from minutes.index import chunks as chunk_table
     from minutes.index import faiss_index, store
@@ -116,8 +121,10 @@ def build_state(n_chunks: int, work_dir: Path, kind: str | None = None) -> dict[
     kind = kind or kind_for(n_chunks)
     params = state_params(work_dir, kind)
     t0 = time.perf_counter()
-    utts, df = synthetic_corpus(n_chunks)
-    write_jsonl(params.stage_dir("etl") / schema.UTTERANCES, utts)
+    utts, rows = synthetic_corpus(n_chunks)
+    n_utterances = write_jsonl(params.stage_dir("etl") / schema.UTTERANCES, utts)
+    df = pd.DataFrame(rows)
+    del rows
     emb = load_embedder(params.index)
     t_embed = time.perf_counter()
     vectors = emb.encode(list(df["text"]))
@@ -130,7 +137,7 @@ def build_state(n_chunks: int, work_dir: Path, kind: str | None = None) -> dict[
             "source": "minutes.bench.scale"}
     with store.write_lock(params.stage_dir("index")):
         version = store.write_version(params.stage_dir("index"), index, vectors, df, meta, bm25)
-    return {"chunks": len(df), "meetings": meta["n_meetings"], "utterances": len(utts), "kind": kind,
+    return {"chunks": len(df), "meetings": meta["n_meetings"], "utterances": n_utterances, "kind": kind,
             "version": version, "build_s": round(time.perf_counter() - t0, 1), "stand_in_embed_s": round(embed_s, 1),
             "vectors_bytes": int(vectors.nbytes), "bm25_bytes": int(bm25.nbytes())}
 
