@@ -163,7 +163,7 @@ if versions[cp.candidate_alias] not in (None, versions[cp.production_alias]):
     display(canary_decision.to_frame())
     print(canary_decision.verdict, '-', canary_decision.reason)
     print('actions:', canary_decision.actions, '| MLflow run', canary_decision.mlflow_run_id)
-    canary.stop_canary(params)
+    canary.stop_canary(params, as_list(overrides))  # the API back as 50_deploy left it
 else:
     print('no canary: no candidate version, or the candidate is already in production')
 

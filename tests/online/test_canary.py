@@ -225,6 +225,15 @@ def test_a_first_version_is_rolled_out_against_extractive_production(env: dict[s
     # the rules it was decided by: the first rollout's sample size and objective
     assert run.data.params["min_requests"] == "30" and run.data.params["p95_slo_ms"] == "5000.0"
     assert run.data.params["first_rollout"] == "True" and run.data.params["require_feedback"] == "True"
+    # stopped with the pipeline's overrides: no canary stamps left, the API deployed as 50 left it
+    from minutes.platform import local_services
+
+    assert canary.stop_canary(params, over) == {"router": True, "candidate": False}
+    for name in ("router", "candidate"):
+        assert not (local_services.service(name, params).state_dir / f"{name}.deployed").exists()
+    api = local_services.service("api", params)
+    assert api.healthy()
+    assert (api.state_dir / "api.deployed").read_text().strip() == local_services.fingerprint("api", params, over)
 
 
 def test_first_rollouts_can_be_switched_off(env: dict[str, Any]) -> None:

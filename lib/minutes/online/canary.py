@@ -624,11 +624,22 @@ def _stop_traffic(stop: threading.Event, worker: threading.Thread | None) -> Non
         worker.join(timeout=60)
 
 
-def stop_canary(params: Params) -> dict[str, bool]:
-    """Stop the local router and candidate (production keeps running); True where one ran. On
-    chameleon the containers stay, the router at weight 0 after any decision (99 removes them)."""
+def stop_canary(params: Params, overrides: Sequence[str] | None = None) -> dict[str, bool]:
+    """Stop the local router and candidate (production keeps running); True where one ran. Their
+    deployment stamps go with them (a stopped canary is not a deployment a re-run must find).
+    With `overrides` (the pipeline's), the API is deployed again as 50_deploy left it, following
+    `serve.model_alias` instead of the canary's production alias, so that a re-run with nothing
+    changed finds its deployment as it was. On chameleon the containers stay, the router at
+    weight 0 after any decision (99 removes them)."""
     from minutes.platform import local_services
 
     if params.infra.mode == "apply":
         return {"router": False, "candidate": False}
-    return {name: local_services.service(name, params).stop() for name in ("router", "candidate")}
+    out = {}
+    for name in ("router", "candidate"):
+        svc = local_services.service(name, params)
+        out[name] = svc.stop()
+        (svc.state_dir / f"{name}.deployed").unlink(missing_ok=True)
+    if overrides is not None:
+        local_services.start("api", params, list(overrides))
+    return out
