@@ -49,8 +49,9 @@ pd.DataFrame(deploy.inputs(params))
 #
 # `minutes.serve.deploy.deploy` runs the playbook through ansible-runner
 # (`minutes.infra.ansible.run_playbook`). The ingest token (`serve.ingest_token_env`) is taken
-# from this kernel's environment, or made for this session when unset; it reaches the service
-# through the environment only, never a file or this report.
+# from this kernel's environment, else the one made for this work dir
+# (`<work_dir>/.secrets/`, owner-only, `minutes.platform.tokens`); it reaches the service through
+# the environment only, never the parameters or this report.
 
 # %%
 dep = deploy.deploy(params, as_list(overrides))

@@ -157,21 +157,6 @@ def test_figures_land_in_an_mlflow_run_of_the_index_experiment(tmp_path: Any) ->
     assert arts == ["retrieval_metrics.json"]
 
 
-def test_auto_takes_openvino_only_where_the_cpu_runs_bfloat16(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
-    from minutes.config.index import IndexParams
-    from minutes.index import openvino_embed
-    from minutes.index.embed import load_embedder
-
-    assert openvino_embed.resolve_backend("torch") == "torch"
-    monkeypatch.setattr(openvino_embed, "runs_bfloat16", lambda: False)
-    assert openvino_embed.resolve_backend("auto") == "torch"
-    assert load_embedder(IndexParams(backend="auto"), tmp_path).info.backend == "torch"
-    monkeypatch.setattr(openvino_embed, "runs_bfloat16", lambda: True)
-    assert openvino_embed.resolve_backend("auto") == "openvino"
-    with pytest.raises(ValueError, match="runs on CPU"):
-        IndexParams(backend="auto", device="cuda")
-
-
 def test_the_export_tokenizer_encodes_as_transformers_does(built: dict[str, Any]) -> None:
     """The exported backends tokenize with `tokenizers` alone (transformers would bring torch into
     the service): ids, masks and type ids equal AutoTokenizer's, truncation and padding included."""

@@ -16,7 +16,8 @@ from minutes.cache import Stage
 from minutes.index import chunks as chunk_table
 from minutes.index import faiss_index, store
 from minutes.index.bm25 import Bm25
-from minutes.index.embed import Embedder, embedder_for
+from minutes.index import backend_choice
+from minutes.index.embed import Embedder, embedder_for, export_cache, load_embedder
 
 if TYPE_CHECKING:
     import numpy as np
@@ -83,6 +84,10 @@ def build_index(params: "Params", force: bool = False, progress: bool = True) ->
     df = chunk_table.load(chunks_path)
     data_hash = chunk_table.data_hash(df)
     t0 = time.time()
+    choice = None
+    if params.index.backend == "auto":  # measured on this machine once, on the corpus's own chunks
+        choice = backend_choice.choose(params.index, export_cache(params), load_embedder,
+                                       texts=list(df["text"]))
     embedder = embedder_for(params)
     t_load = time.time() - t0
     t0 = time.time()
@@ -114,5 +119,6 @@ def build_index(params: "Params", force: bool = False, progress: bool = True) ->
     manifest = stage.finish([store.CURRENT], counts={"chunks": len(df), "meetings": meta["n_meetings"],
                                                      "embedded": embedded, "vectors_from_cache": from_cache},
                             timings=timings, extra={"index": {**summary, "version": version,
-                                                              "reused_vectors": reused}})
+                                                              "reused_vectors": reused,
+                                                              "backend_choice": choice}})
     return {**manifest, **meta, "version": version, "cached": False}

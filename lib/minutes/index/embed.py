@@ -76,12 +76,12 @@ def load_embedder(index: "IndexParams", cache_dir: Path | None = None, threads: 
     dim = hash_dim(index.embedding_model)
     if dim is not None:
         return HashEmbedder(dim, index.max_seq_length or 512)
-    if index.backend == "auto":
-        from minutes.index.openvino_embed import resolve_backend
-
-        index = index.model_copy(update={"backend": resolve_backend("auto")})
-    if index.backend in ("onnx-int8", "openvino") and cache_dir is None:
+    if index.backend in ("onnx-int8", "openvino", "auto") and cache_dir is None:
         raise ValueError(f"the {index.backend} backend needs a cache_dir for its exported model")
+    if index.backend == "auto":
+        from minutes.index.backend_choice import choose
+
+        index = index.model_copy(update={"backend": choose(index, cache_dir, load_embedder, threads)["backend"]})
     if index.backend == "onnx-int8":
         return OnnxInt8Embedder.from_model(index.embedding_model, cache_dir, index.max_seq_length, threads)
     if index.backend == "openvino":
@@ -92,7 +92,12 @@ def load_embedder(index: "IndexParams", cache_dir: Path | None = None, threads: 
     return TorchEmbedder(index.embedding_model, index.device, index.max_seq_length)
 
 
+def export_cache(params: "Params") -> Path:
+    """Where the profile keeps model exports (and the `auto` backend's verdict)."""
+    return params.work_dir / "cache" / "onnx"
+
+
 def embedder_for(params: "Params", backend: str | None = None, threads: int = 0) -> Embedder:
     """load_embedder with the profile's cache folder (optionally overriding the backend)."""
     index = params.index if backend is None else params.index.model_copy(update={"backend": backend})
-    return load_embedder(index, params.work_dir / "cache" / "onnx", threads)
+    return load_embedder(index, export_cache(params), threads)

@@ -2,10 +2,11 @@
 once, compiled for the CPU.
 
 On a CPU with AMX or AVX512-BF16 OpenVINO runs the fp32 graph in bfloat16 by default
-(`index.openvino_precision: auto`): on this project's 2-core Xeon it embeds chunks about 3.5x as
-fast as torch with a cosine of 0.99998 to torch's vectors (20_index measures both, and the
-recall kept). `f32` forces full precision (no faster than torch here); `bf16` asks for bfloat16
-even where the CPU emulates it.
+(`index.openvino_precision: auto`; cosine 0.99998 to torch's vectors), elsewhere in fp32. How
+much faster than torch that is depends on the machine (3.8x on a 2-core AMX Xeon, 2.1x on a
+2-core AVX2 EPYC, slower on some AVX2 CPUs), so `index.backend: auto` measures it there
+(backend_choice.py). `f32` forces full precision; `bf16` asks for bfloat16 even where the CPU
+emulates it.
 """
 from __future__ import annotations
 
@@ -21,24 +22,6 @@ from minutes.io import atomic_path, write_json
 
 log = logging.getLogger(__name__)
 IR_FILE = "model.xml"
-
-
-def runs_bfloat16() -> bool:
-    """Whether OpenVINO computes in bfloat16 on this CPU by default (it does where the CPU has
-    AMX or AVX512-BF16): where it does not, its fp32 is no faster than torch."""
-    try:
-        import openvino as ov
-
-        return bool(ov.Core().get_property("CPU", "INFERENCE_PRECISION_HINT") == ov.Type.bf16)
-    except Exception:  # not installed, or no CPU plugin: torch
-        return False
-
-
-def resolve_backend(backend: str) -> str:
-    """`auto` as the backend this machine runs fastest at torch's quality: openvino or torch."""
-    if backend != "auto":
-        return backend
-    return "openvino" if runs_bfloat16() else "torch"
 
 
 def _ov_version() -> str:

@@ -32,13 +32,14 @@ def embed_with_ray(params: "Params", texts: Sequence[str]) -> "np.ndarray":
     """Vectors for `texts` in input order, computed by `index.ray_concurrency` actors."""
     import numpy as np
 
+    from minutes.index.embed import export_cache
     from minutes.platform.ray_runtime import init_ray
 
     ray = init_ray(params)
     p = params.index
     ds = ray.data.from_items([{"row": i, "text": t} for i, t in enumerate(texts)])
     ds = ds.map_batches(_EmbedActor, fn_constructor_kwargs={
-        "index_params": p.model_dump(mode="json"), "cache_dir": str(params.work_dir / "cache" / "onnx")},
+        "index_params": p.model_dump(mode="json"), "cache_dir": str(export_cache(params))},
         batch_size=max(p.batch_size, 16) * 4, concurrency=p.ray_concurrency,
         num_gpus=p.ray_gpus_per_actor or None, batch_format="numpy")
     rows = ds.take_all()

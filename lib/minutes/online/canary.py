@@ -35,6 +35,7 @@ from typing import Any, Callable, Literal, Sequence
 from minutes.config import Params
 from minutes.config.serve import CanaryParams
 from minutes.online import router as router_mod
+from minutes.platform.tokens import current_token
 from minutes.serve.bearer import auth_header
 
 log = logging.getLogger(__name__)
@@ -336,10 +337,13 @@ def put_router_state(params: Params, router_url: str, **fields: Any) -> dict[str
 
 
 def router_token(params: Params) -> str:
-    """The router's control token: the variable serve.canary.control_token_env names, else (on
-    chameleon) the one 50_deploy's playbook generated once on the controller."""
+    """The router's control token: the variable serve.canary.control_token_env names, else the
+    one made for the work dir (local, minutes.platform.tokens) or generated once on the
+    controller by 50_deploy's playbook (chameleon)."""
     env_name = params.serve.canary.control_token_env
     token = os.environ.get(env_name, "").strip()
+    if not token and params.infra.mode != "apply":
+        token = current_token(params, env_name)
     if not token and params.infra.mode == "apply":
         from minutes.infra.configure import generated_dir
 

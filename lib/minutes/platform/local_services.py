@@ -14,14 +14,13 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import sys
 from typing import Callable
 
 from minutes.cache import code_version, hash_params
 from minutes.config import Params, load_params
 from minutes.io import write_text
-from minutes.platform import mlflow_server, prometheus_server
+from minutes.platform import mlflow_server, prometheus_server, tokens
 from minutes.platform.processes import Service
 
 #: In start order; stop_all stops them in reverse (Prometheus first, the router before what it routes to).
@@ -83,12 +82,16 @@ def service(name: str, params: Params) -> Service:
     raise ValueError(f"unknown service {name!r}; have {NAMES}")
 
 
+def token_env(name: str, params: Params) -> str:
+    """The variable holding the token a service checks: the router's control token, else ingest."""
+    return params.serve.canary.control_token_env if name == "router" else params.serve.ingest_token_env
+
+
 def fingerprint(name: str, params: Params, overrides: list[str]) -> str:
     """What a running service was deployed from: command line, resolved parameters, package source
     and the token it checks (hashed: the router's control token, the APIs' ingest token). A deploy
     with another fingerprint restarts the service."""
-    env_name = params.serve.canary.control_token_env if name == "router" else params.serve.ingest_token_env
-    token = os.environ.get(env_name, "")
+    token = tokens.current_token(params, token_env(name, params))
     return hash_params({"argv": argv_of(name, params, overrides), "params": hash_params(params),
                         "code": code_version(["minutes"]),
                         "token": hashlib.sha256(token.encode()).hexdigest()})[:16]
@@ -107,10 +110,7 @@ def start(name: str, params: Params, overrides: list[str]) -> dict[str, str]:
         return {"url": mlflow_server.ensure_server(params), "action": "running"}
     if name == "prometheus":
         return {"url": prometheus_server.ensure_server(params), "action": "running"}
-    if name == "router":
-        from minutes.serve.deploy import ensure_token
-
-        ensure_token(params.serve.canary.control_token_env)
+    tokens.ensure_token(params, token_env(name, params))  # the one kept for the work dir, or the user's
     svc = service(name, params)
     stamp = svc.state_dir / f"{name}.deployed"
     want = fingerprint(name, params, overrides)

@@ -8,7 +8,6 @@ what the notebook shows is what the node gets.
 from __future__ import annotations
 
 import os
-import secrets
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -28,20 +27,12 @@ def service_url(params: Params) -> str:
     return f"http://{params.serve.host}:{params.serve.port}"
 
 
-def ensure_token(env_name: str) -> bool:
-    """Put a fresh token in the environment variable `env_name` when it has none; True if made.
-
-    The token lives only in this process's environment (and its services'), never in a file.
-    """
-    if os.environ.get(env_name):
-        return False
-    os.environ[env_name] = secrets.token_urlsafe(24)
-    return True
-
-
 def ensure_ingest_token(params: Params) -> bool:
-    """Give this session's service an ingest token when the environment has none; True if made."""
-    return ensure_token(params.serve.ingest_token_env)
+    """The ingest token into this process's environment (minutes.platform.tokens: the user's,
+    else the one kept for the work dir, else a new one); True if made now."""
+    from minutes.platform.tokens import ensure_token
+
+    return ensure_token(params, params.serve.ingest_token_env)
 
 
 def extravars(params: Params, overrides: list[str], mode: str) -> dict[str, Any]:
