@@ -1,8 +1,8 @@
 """`index.backend: auto`, decided by measuring on this machine rather than by CPU flags.
 
 Which CPU backend embeds fastest depends on the machine in ways flags do not predict: OpenVINO
-was 3.8x torch on a 2-core AMX Xeon (in bfloat16), 2.1x on a 2-core AVX2-only AMD EPYC (fp32),
-and 0.72x on another AVX2 machine. So `auto` embeds the same probe texts with torch and with
+was 3.8x torch on a 2-core AMX Xeon (in bfloat16), 1.1-1.2x on a 2-core AVX2-only AMD EPYC
+(fp32), and 0.72x on another AVX2 machine. So `auto` embeds the same probe texts with torch and with
 OpenVINO once, and takes OpenVINO only where it is clearly faster *and* its vectors are torch's
 (cosine >= MIN_COSINE on every probe text; onnx-int8 changes the vectors, so it is chosen only
 by name, after 20_index's recall comparison). The verdict is kept per machine, libraries, model
@@ -113,13 +113,12 @@ def measure(index: "IndexParams", cache_dir: Path, load: Loader, threads: int = 
 
     source = "corpus chunks" if texts else "built-in texts"
     texts = spread(texts) if texts else probe_texts()
-    rates, vecs, precision = {}, {}, None
+    rates, vecs = {}, {}
     for backend in ("torch", "openvino"):
         emb = load(index.model_copy(update={"backend": backend}), cache_dir, threads)
         rates[backend], vecs[backend] = _throughput(
             lambda t, e=emb: e.encode(t, batch_size=index.batch_size), texts)
-        precision = str(getattr(emb, "precision", precision))
-        del emb
+    precision = str(getattr(emb, "precision", "?"))  # what OpenVINO compiled to (bf16 or f32)
     cosine = float(np.min(np.sum(vecs["torch"] * vecs["openvino"], axis=1)))
     speedup = rates["openvino"] / rates["torch"]
     chosen = decide(speedup, cosine)

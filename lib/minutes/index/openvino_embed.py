@@ -3,7 +3,7 @@ once, compiled for the CPU.
 
 On a CPU with AMX or AVX512-BF16 OpenVINO runs the fp32 graph in bfloat16 by default
 (`index.openvino_precision: auto`; cosine 0.99998 to torch's vectors), elsewhere in fp32. How
-much faster than torch that is depends on the machine (3.8x on a 2-core AMX Xeon, 2.1x on a
+much faster than torch that is depends on the machine (3.8x on a 2-core AMX Xeon, 1.1-1.2x on a
 2-core AVX2 EPYC, slower on some AVX2 CPUs), so `index.backend: auto` measures it there
 (backend_choice.py). `f32` forces full precision; `bf16` asks for bfloat16 even where the CPU
 emulates it.

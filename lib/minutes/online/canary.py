@@ -341,14 +341,13 @@ def router_token(params: Params) -> str:
     one made for the work dir (local, minutes.platform.tokens) or generated once on the
     controller by 50_deploy's playbook (chameleon)."""
     env_name = params.serve.canary.control_token_env
-    token = os.environ.get(env_name, "").strip()
-    if not token and params.infra.mode != "apply":
-        token = current_token(params, env_name)
-    if not token and params.infra.mode == "apply":
+    if params.infra.mode != "apply":
+        token = current_token(params, env_name).strip()
+    else:
         from minutes.infra.configure import generated_dir
 
         path = generated_dir(params) / "router_token"
-        token = path.read_text().strip() if path.is_file() else ""
+        token = os.environ.get(env_name, "").strip() or (path.read_text().strip() if path.is_file() else "")
     if not token:
         raise CanaryError(f"no router control token: set the environment variable {env_name}"
                           + (" (or deploy with 50_deploy, which generates one)" if params.infra.mode == "apply" else ""))
