@@ -103,7 +103,7 @@ def test_a_change_to_an_imported_module_reruns_the_stage(tmp_path: Path, probe: 
     src.write_text("ab")
     calls: list[int] = []
     st = _stage_using_probe(tmp_path / "s", src, calls)
-    assert st.manifest["code"]["modules"][PROBE] == cache.hash_file(probe)
+    assert st.manifest["code"]["modules"][PROBE] == cache.hash_source(probe)
     _stage_using_probe(tmp_path / "s", src, calls)
     assert len(calls) == 1, "unchanged code must be skipped"
     probe.write_text("FACTOR = 3  # changed\n")
@@ -133,7 +133,7 @@ def test_an_edit_after_import_is_not_taken_for_the_code_that_ran(tmp_path: Path,
     src = tmp_path / "in.txt"
     src.write_text("ab")
     importlib.import_module(PROBE)
-    ran = cache.hash_file(probe)
+    ran = cache.hash_source(probe)
     Stage(tmp_path / "s", params={}, inputs={"src": src})  # a stage starts: the imports so far are seen
     probe.write_text("FACTOR = 5  # edited while the kernel runs\n")
     calls: list[int] = []
@@ -173,7 +173,22 @@ def test_the_record_holds_the_loaded_package_modules() -> None:
     record = cache.code_record()["modules"]
     assert {"minutes", "minutes.cache", "minutes.io"} <= set(record)
     assert all(name == "minutes" or name.startswith("minutes.") for name in record)
-    assert record["minutes.cache"] == cache.hash_file(Path(cache.__file__))
+    assert record["minutes.cache"] == cache.hash_source(Path(cache.__file__))
+
+
+def test_comments_docstrings_and_layout_are_not_code(tmp_path: Path) -> None:
+    f = tmp_path / "m.py"
+    f.write_text('"""One module."""\nimport os\n\ndef g(x):\n    """Why g."""\n    return x + 1\n')
+    before = cache.hash_source(f)
+    f.write_text('"""The module, described anew."""\nimport os  # needed\n\n\ndef g(x):  # doubled?\n'
+                 '    """Why g, said better."""\n    return (x\n            + 1)\n')
+    assert cache.hash_source(f) == before
+    f.write_text('import os\n\ndef g(x):\n    return x + 2\n')
+    assert cache.hash_source(f) != before, "a changed constant is a change"
+    f.write_text('import os\n\ndef g(x):\n    return "x + 1"\n')
+    assert cache.hash_source(f) != before, "a string that is not a docstring is code"
+    f.write_text("def g(:\n")
+    assert cache.hash_source(f) == cache.hash_file(f), "a file that does not parse is hashed as bytes"
 
 
 def test_code_version_follows_the_named_package(probe: Path) -> None:

@@ -5,15 +5,17 @@ ran, counts and timings. It is written last, atomically, so it doubles as the co
 stage killed half-way has no valid manifest and runs again.
 
 The code is derived, never listed by hand: `finish()` records every `minutes` module loaded in
-the process (the stage's import closure, and possibly more) with a hash of its source, plus the
-versions of the libraries that change results. `is_current()` re-hashes exactly those modules,
-so the record cannot go stale: a new import can only come from a changed module, which is in it.
+the process (the stage's import closure, and possibly more) with a hash of what its source does
+(`hash_source`: the syntax tree without docstrings, so an edit to a comment, a docstring or the
+layout re-runs nothing), plus the versions of the libraries that change results. `is_current()`
+re-hashes exactly those modules, so the record cannot go stale: a new import can only come from a changed module, which is in it.
 A module is hashed as this process first saw it, so a kernel still running code edited on disk
 records the code it ran. Work a stage hands to other processes (Ray tasks) must import its
 modules in the driver too.
 """
 from __future__ import annotations
 
+import ast
 import hashlib
 import importlib.machinery
 import importlib.metadata
@@ -53,6 +55,35 @@ def hash_file(path: Path) -> str:
                 h.update(block)
         _HASH_CACHE[key] = h.hexdigest()
     return _HASH_CACHE[key]
+
+
+_SOURCE_CACHE: dict[tuple[str, int, int], str] = {}
+
+
+def _without_docstrings(tree: ast.AST) -> ast.AST:
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and body
+                and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
+                and isinstance(body[0].value.value, str)):
+            node.body = body[1:] or [ast.Pass()]
+    return tree
+
+
+def hash_source(path: Path) -> str:
+    """sha256 of what a Python file does: its syntax tree with docstrings dropped, so comments,
+    docstrings and layout do not count (a file that does not parse is hashed as bytes)."""
+    st = path.stat()
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    if key not in _SOURCE_CACHE:
+        raw = path.read_bytes()
+        try:
+            tree = _without_docstrings(ast.parse(raw, filename=path.name))
+            digest = hashlib.sha256(b"ast:" + ast.dump(tree, annotate_fields=False).encode()).hexdigest()
+        except (SyntaxError, ValueError):
+            digest = hashlib.sha256(raw).hexdigest()
+        _SOURCE_CACHE[key] = digest
+    return _SOURCE_CACHE[key]
 
 
 def hash_path(path: str | os.PathLike[str]) -> str:
@@ -127,7 +158,7 @@ def module_file(name: str) -> Path | None:
 
 
 def _disk_hash(path: Path | None) -> str:
-    return hash_file(path) if path is not None and path.is_file() else MISSING
+    return hash_source(path) if path is not None and path.is_file() else MISSING
 
 
 def _running_hash(name: str) -> str:
@@ -184,7 +215,7 @@ def code_version(packages: Iterable[str]) -> str:
                  else [(Path(origin.name), origin)])
         for rel, f in files:
             h.update(str(rel).encode())
-            h.update(hash_file(f).encode())
+            h.update(hash_source(f).encode())
     h.update(json.dumps(dependency_versions(), sort_keys=True).encode())
     return f"{__version__}+{h.hexdigest()[:12]}"
 

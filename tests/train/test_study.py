@@ -176,3 +176,23 @@ def test_finished_study_is_cached(study) -> None:
     params, result = study
     again = run_study(params)  # no retriever needed: nothing is rebuilt
     assert again.cached and again.version == result.version and again.study == result.study
+
+
+def test_a_stage_rerun_with_the_same_pairs_keeps_the_finished_study(study) -> None:
+    """An input changed (here: an index appears) but retrieval, and so the pairs, did not: the
+    stage runs again, builds the same pairs, and takes the finished study instead of retraining."""
+    from mlflow import MlflowClient
+
+    from minutes.platform.mlflow_server import tracking_uri
+    from minutes.train.tune import run_study
+
+    params, result = study
+    (params.stage_dir("index") / "CURRENT").parent.mkdir(parents=True, exist_ok=True)
+    (params.stage_dir("index") / "CURRENT").write_text("v-elsewhere\n")
+    retrieve, records = _retrieve_and_chunks()
+    again = run_study(params, retrieve=retrieve, chunks=records)
+    assert again.cached and again.version == result.version and again.study == result.study
+    manifest = (params.stage_dir("train") / "manifest.json").read_text()
+    assert '"study_reused": true' in manifest
+    versions = MlflowClient(tracking_uri(params)).search_model_versions(f"name='{MODEL}'")
+    assert [v.version for v in versions] == [result.version], "nothing new was registered"
